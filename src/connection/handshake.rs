@@ -1,0 +1,163 @@
+//! The opening handshake phases of a connection.
+
+use std::time::Instant;
+
+use bytes::Buf;
+
+use super::state::{ClientHandshake, Phase};
+use super::Connection;
+use crate::error::{Error, HandshakeError, SendError};
+use crate::event::{Event, Initiator};
+use crate::handshake::{
+    Accept, ClientRequest, RequestParse, Response, ResponseCheck, ResponseParser, ResponseProgress, generate_key,
+    parse_request,
+};
+use crate::timer::Timer;
+
+impl Connection {
+    pub(super) fn start_client(&mut self, request: ClientRequest, now: Instant) -> Result<(), SendError> {
+        let key = generate_key(self.entropy.as_mut());
+        let head = request.encode(&key)?;
+        self.out.tail().extend_from_slice(&head);
+        self.out.appended(head.len());
+        self.phase = Phase::AwaitingResponse(Box::new(ClientHandshake {
+            request,
+            key,
+            parser: ResponseParser::default(),
+        }));
+        self.arm(Timer::Handshake, self.config.handshake_timeout, now);
+        Ok(())
+    }
+
+    /// Server: looks for a complete request head.
+    pub(super) fn read_request(&mut self) {
+        let Phase::AwaitingRequest(scanner) = &mut self.phase else {
+            return;
+        };
+        let max = self.config.max_handshake_size;
+        let end = match scanner.find_end(&self.recv) {
+            Some(end) if end <= max => end,
+            Some(_) => return self.fail_request(HandshakeError::HeadTooLarge(max)),
+            None if self.recv.len() > max => return self.fail_request(HandshakeError::HeadTooLarge(max)),
+            None => return,
+        };
+        let parsed = parse_request(self.recv.get(..end).unwrap_or_default(), self.config.max_headers);
+        self.recv.advance(end);
+        match parsed {
+            RequestParse::Valid(request) => {
+                self.timers.stop(Timer::Handshake);
+                self.events.push_back(Event::Request(request.clone()));
+                self.phase = Phase::AwaitingDecision(Box::new(request));
+            }
+            RequestParse::Invalid(error) => self.fail_request(error),
+        }
+    }
+
+    /// Server: answers a bad request with its status and closes.
+    pub(super) fn fail_request(&mut self, error: HandshakeError) {
+        let status = error.status().unwrap_or(400);
+        let mut response = Response::new(status).body(format!("{error}\n"));
+        response.headers.push("Content-Type", "text/plain; charset=utf-8");
+        match status {
+            405 => response.headers.push("Allow", "GET"),
+            426 => {
+                response.headers.push("Upgrade", "websocket");
+                response.headers.push("Sec-WebSocket-Version", "13");
+            }
+            _ => {}
+        }
+        if let Ok(bytes) = response.encode() {
+            self.queue_raw(&bytes);
+        }
+        self.end_handshake(error, Initiator::Local);
+    }
+
+    pub(super) fn accept_request(&mut self, now: Instant, accept: Accept) -> Result<(), SendError> {
+        let Phase::AwaitingDecision(request) = &self.phase else {
+            return Err(SendError::NoPendingRequest);
+        };
+        let (head, negotiated) = request.accept_response(&accept)?;
+        self.queue_raw(&head);
+        self.phase = Phase::Open;
+        self.events.push_back(Event::Connected(negotiated.clone()));
+        self.negotiated = Some(negotiated);
+        // Frames may have arrived right behind the request.
+        self.process_input(now);
+        Ok(())
+    }
+
+    pub(super) fn reject_request(&mut self, response: Response) -> Result<(), SendError> {
+        if !matches!(self.phase, Phase::AwaitingDecision(_)) {
+            return Err(SendError::NoPendingRequest);
+        }
+        let bytes = response.encode()?;
+        self.queue_raw(&bytes);
+        self.end_handshake(HandshakeError::RejectedByApplication(response.status), Initiator::Local);
+        Ok(())
+    }
+
+    /// Client: reads the server's answer.
+    pub(super) fn read_response(&mut self, now: Instant) {
+        let Phase::AwaitingResponse(client) = &mut self.phase else {
+            return;
+        };
+        let check = ResponseCheck {
+            key: &client.key,
+            request: &client.request,
+            max_head: self.config.max_handshake_size,
+            max_headers: self.config.max_headers,
+            max_body: self.config.max_rejection_body,
+        };
+        match client.parser.advance(&mut self.recv, &check) {
+            ResponseProgress::Partial => {}
+            ResponseProgress::Accepted(negotiated) => {
+                self.timers.stop(Timer::Handshake);
+                self.phase = Phase::Open;
+                self.events.push_back(Event::Connected(negotiated.clone()));
+                self.negotiated = Some(negotiated);
+                self.reset_keepalive(now);
+                // Frames may have arrived in the same read as the head.
+                self.read_frames(now);
+            }
+            ResponseProgress::Rejected(response) => self.client_rejected(response),
+            ResponseProgress::Failed(error) => self.end_handshake(error, Initiator::Local),
+        }
+    }
+
+    fn client_rejected(&mut self, response: Response) {
+        let status = response.status;
+        self.events.push_back(Event::Rejected(response));
+        self.end_handshake(HandshakeError::Rejected(status), Initiator::Remote);
+    }
+
+    /// The transport ended during the handshake.
+    pub(super) fn handshake_eof(&mut self) {
+        if let Phase::AwaitingResponse(client) = &mut self.phase {
+            let max_body = self.config.max_rejection_body;
+            if let Some(response) = client.parser.finish(&mut self.recv, max_body) {
+                return self.client_rejected(response);
+            }
+        }
+        self.end_handshake(HandshakeError::Eof, Initiator::Remote);
+    }
+
+    /// The handshake deadline passed.
+    pub(super) fn handshake_timeout(&mut self) {
+        match self.phase {
+            Phase::AwaitingRequest(_) => self.fail_request(HandshakeError::Timeout),
+            Phase::AwaitingResponse(_) => self.end_handshake(HandshakeError::Timeout, Initiator::Local),
+            _ => {}
+        }
+    }
+
+    fn end_handshake(&mut self, error: HandshakeError, initiator: Initiator) {
+        self.closing.error = Some(Error::Handshake(error));
+        self.closing.initiator = Some(initiator);
+        self.finish();
+    }
+
+    pub(super) fn queue_raw(&mut self, bytes: &[u8]) {
+        self.out.tail().extend_from_slice(bytes);
+        self.out.appended(bytes.len());
+    }
+}

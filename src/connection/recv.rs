@@ -1,0 +1,201 @@
+//! Receiving frames: header checks, in-place unmasking, incremental UTF-8
+//! validation, reassembly and control frames.
+
+use std::time::Instant;
+
+use bytes::{Buf, BytesMut};
+
+use super::{Connection, MessageKind};
+use super::state::Phase;
+use crate::close::CloseFrame;
+use crate::error::ProtocolError;
+use crate::event::{Event, Message, Text};
+use crate::frame::{FrameHeader, OpCode, apply_mask, decode_header};
+use crate::utf8::Utf8Validator;
+
+/// Receive-side framing state.
+#[derive(Debug, Default)]
+pub(crate) struct FrameReader {
+    /// The frame whose payload is arriving.
+    frame: Option<IncomingFrame>,
+    /// The data message in progress (first frame seen, FIN not yet).
+    message: Option<IncomingMessage>,
+    /// UTF-8 state of the text message in progress.
+    utf8: Utf8Validator,
+}
+
+#[derive(Debug)]
+struct IncomingFrame {
+    header: FrameHeader,
+    len: usize,
+    /// Payload bytes at the front of the receive buffer already unmasked
+    /// (and, for text, validated).
+    ready: usize,
+    /// Whether the payload is text that must be validated as it arrives.
+    text: bool,
+}
+
+#[derive(Debug)]
+struct IncomingMessage {
+    kind: MessageKind,
+    data: BytesMut,
+}
+
+impl Connection {
+    /// Processes every complete frame (and any partial text payload) in the
+    /// receive buffer.
+    pub(super) fn read_frames(&mut self, now: Instant) {
+        while self.closing.reading && matches!(self.phase, Phase::Open | Phase::Closing) {
+            if self.reader.frame.is_none() {
+                match decode_header(&self.recv) {
+                    Ok(None) => return,
+                    Ok(Some((header, header_len))) => match self.check_header(&header) {
+                        Ok(frame) => {
+                            self.recv.advance(header_len);
+                            self.reader.frame = Some(frame);
+                        }
+                        Err(error) => return self.fail(now, error),
+                    },
+                    Err(error) => return self.fail(now, error),
+                }
+            }
+            let Some(frame) = self.reader.frame.as_mut() else {
+                return;
+            };
+            let available = self.recv.len().min(frame.len);
+            if available > frame.ready {
+                let fresh = self.recv.get_mut(frame.ready..available).unwrap_or_default();
+                if let Some(key) = frame.header.mask {
+                    apply_mask(fresh, key, frame.ready);
+                }
+                if frame.text && self.reader.utf8.feed(fresh).is_err() {
+                    return self.fail(now, ProtocolError::InvalidUtf8);
+                }
+                frame.ready = available;
+            }
+            if frame.ready < frame.len {
+                return;
+            }
+            let header = frame.header;
+            let payload = self.recv.split_to(frame.len);
+            self.reader.frame = None;
+            self.complete_frame(now, header, payload);
+        }
+    }
+
+    /// Checks a header against the role, the negotiated extensions, the
+    /// message in progress and the limits, before any payload is buffered.
+    fn check_header(&self, header: &FrameHeader) -> Result<IncomingFrame, ProtocolError> {
+        if header.rsv != 0 {
+            return Err(ProtocolError::ReservedBits);
+        }
+        match (self.role, header.mask) {
+            (super::Role::Server, None) => return Err(ProtocolError::UnmaskedFrame),
+            (super::Role::Client, Some(_)) => return Err(ProtocolError::MaskedFrame),
+            _ => {}
+        }
+        let opcode = header.opcode;
+        if opcode.is_control() {
+            if !header.fin {
+                return Err(ProtocolError::FragmentedControlFrame);
+            }
+            if header.payload_len > 125 {
+                return Err(ProtocolError::ControlFrameTooLong(header.payload_len));
+            }
+        }
+        let in_progress = self.reader.message.as_ref();
+        let kind = match (opcode, in_progress) {
+            (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+            (OpCode::Continuation, Some(message)) => Some(message.kind),
+            (OpCode::Text | OpCode::Binary, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
+            (OpCode::Text, None) => Some(MessageKind::Text),
+            (OpCode::Binary, None) => Some(MessageKind::Binary),
+            _ => None,
+        };
+        let limit = self.config.max_frame_size;
+        if header.payload_len > limit as u64 {
+            return Err(ProtocolError::FrameTooLarge {
+                size: header.payload_len,
+                limit,
+            });
+        }
+        if kind.is_some() {
+            let so_far = in_progress.map_or(0, |m| m.data.len()) as u64;
+            let total = so_far.saturating_add(header.payload_len);
+            let limit = self.config.max_message_size;
+            if total > limit as u64 {
+                return Err(ProtocolError::MessageTooLarge { size: total, limit });
+            }
+        }
+        Ok(IncomingFrame {
+            header: *header,
+            len: usize::try_from(header.payload_len).unwrap_or(usize::MAX),
+            ready: 0,
+            text: kind == Some(MessageKind::Text),
+        })
+    }
+
+    fn complete_frame(&mut self, now: Instant, header: FrameHeader, payload: BytesMut) {
+        match header.opcode {
+            OpCode::Text | OpCode::Binary => {
+                let kind = if header.opcode == OpCode::Text { MessageKind::Text } else { MessageKind::Binary };
+                if header.fin {
+                    self.deliver(now, kind, payload);
+                } else {
+                    self.reader.message = Some(IncomingMessage { kind, data: payload });
+                }
+            }
+            OpCode::Continuation => {
+                let Some(message) = self.reader.message.as_mut() else {
+                    return;
+                };
+                message.data.extend_from_slice(&payload);
+                if header.fin {
+                    if let Some(message) = self.reader.message.take() {
+                        self.deliver(now, message.kind, message.data);
+                    }
+                }
+            }
+            OpCode::Ping => {
+                let payload = payload.freeze();
+                if self.config.auto_pong && self.closing.sent.is_none() {
+                    self.pending_pong = Some(payload.clone());
+                }
+                self.events.push_back(Event::Ping(payload));
+            }
+            OpCode::Pong => {
+                self.awaiting_pong = false;
+                self.events.push_back(Event::Pong(payload.freeze()));
+            }
+            OpCode::Close => match CloseFrame::parse(&payload) {
+                Ok(frame) => self.on_close_frame(now, frame),
+                Err(error) => self.fail(now, error),
+            },
+        }
+    }
+
+    fn deliver(&mut self, now: Instant, kind: MessageKind, data: BytesMut) {
+        let message = match kind {
+            MessageKind::Binary => Message::Binary(data.freeze()),
+            MessageKind::Text => {
+                let complete = self.reader.utf8.finish();
+                self.reader.utf8 = Utf8Validator::default();
+                if complete.is_err() {
+                    return self.fail(now, ProtocolError::InvalidUtf8);
+                }
+                Message::Text(Text::from_validated(data.freeze()))
+            }
+        };
+        self.events.push_back(Event::Message(message));
+    }
+
+    /// Restarts the keepalive countdown: any inbound byte is a sign of
+    /// life, so a large message still arriving never trips it.
+    pub(super) fn reset_keepalive(&mut self, now: Instant) {
+        if let (Some(keepalive), Phase::Open) = (self.config.keepalive, &self.phase) {
+            self.awaiting_pong = false;
+            self.arm(crate::timer::Timer::Keepalive, Some(keepalive.interval), now);
+        }
+    }
+
+}

@@ -1,0 +1,186 @@
+//! Sending: message and fragment commands, control frames, and frame
+//! encoding (masked with a fresh key per frame on a client; by reference,
+//! without copying, on a server).
+
+use bytes::Bytes;
+
+use super::Connection;
+use super::state::Phase;
+use crate::Role;
+use crate::error::SendError;
+use crate::frame::{FrameHeader, OpCode, apply_mask, encode_header};
+use crate::utf8::Utf8Validator;
+
+/// The kind of a data message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// UTF-8 text.
+    Text,
+    /// Arbitrary bytes.
+    Binary,
+}
+
+impl MessageKind {
+    fn opcode(self) -> OpCode {
+        match self {
+            MessageKind::Text => OpCode::Text,
+            MessageKind::Binary => OpCode::Binary,
+        }
+    }
+}
+
+/// Send-side state: the fragmented message in progress, if any.
+#[derive(Debug, Default)]
+pub(crate) struct FrameWriter {
+    fragmenting: Option<(MessageKind, Utf8Validator)>,
+}
+
+/// A payload to encode: borrowed (copied into the queue) or shared
+/// (queued by reference on a server).
+pub(crate) enum Payload<'a> {
+    Borrowed(&'a [u8]),
+    Shared(Bytes),
+}
+
+impl<'a> From<&'a [u8]> for Payload<'a> {
+    fn from(slice: &'a [u8]) -> Self {
+        Payload::Borrowed(slice)
+    }
+}
+
+impl From<Bytes> for Payload<'_> {
+    fn from(bytes: Bytes) -> Self {
+        Payload::Shared(bytes)
+    }
+}
+
+impl Payload<'_> {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Payload::Borrowed(slice) => slice,
+            Payload::Shared(bytes) => bytes,
+        }
+    }
+
+    fn piece(&self, start: usize, end: usize) -> Payload<'_> {
+        match self {
+            Payload::Borrowed(slice) => Payload::Borrowed(slice.get(start..end).unwrap_or_default()),
+            Payload::Shared(bytes) => Payload::Shared(bytes.slice(start..end)),
+        }
+    }
+}
+
+impl Connection {
+    fn check_can_send(&self) -> Result<(), SendError> {
+        if matches!(self.phase, Phase::Open) && self.closing.sent.is_none() {
+            Ok(())
+        } else {
+            Err(SendError::NotOpen)
+        }
+    }
+
+    pub(super) fn send_message(&mut self, kind: MessageKind, payload: Payload<'_>) -> Result<(), SendError> {
+        self.check_can_send()?;
+        if self.writer.fragmenting.is_some() {
+            return Err(SendError::FragmentedMessageInProgress);
+        }
+        self.encode_data(kind.opcode(), true, payload);
+        Ok(())
+    }
+
+    pub(super) fn send_fragment_inner(&mut self, kind: MessageKind, data: Bytes, last: bool) -> Result<(), SendError> {
+        self.check_can_send()?;
+        let (opcode, mut utf8) = match &self.writer.fragmenting {
+            Some((current, _)) if *current != kind => return Err(SendError::FragmentedMessageInProgress),
+            Some((_, utf8)) => (OpCode::Continuation, utf8.clone()),
+            None => (kind.opcode(), Utf8Validator::default()),
+        };
+        if kind == MessageKind::Text {
+            utf8.feed(&data).map_err(|_| SendError::InvalidUtf8)?;
+            if last {
+                utf8.finish().map_err(|_| SendError::InvalidUtf8)?;
+            }
+        }
+        self.writer.fragmenting = if last { None } else { Some((kind, utf8)) };
+        self.encode_data(opcode, last, data.into());
+        Ok(())
+    }
+
+    pub(super) fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+        if payload.len() > 125 {
+            return Err(SendError::ControlPayloadTooLong(payload.len()));
+        }
+        self.check_can_send()?;
+        self.encode_frame(opcode, true, payload);
+        Ok(())
+    }
+
+    /// Writes the answer to the latest ping, if one is waiting.
+    pub(super) fn flush_pending_pong(&mut self) {
+        if let Some(payload) = self.pending_pong.take() {
+            if self.closing.sent.is_none() && !matches!(self.phase, Phase::Closed) {
+                self.encode_frame(OpCode::Pong, true, &payload[..]);
+            }
+        }
+    }
+
+    /// Encodes a data frame, split into fragments of at most
+    /// `max_outgoing_frame_size` bytes.
+    fn encode_data(&mut self, opcode: OpCode, fin: bool, payload: Payload<'_>) {
+        let len = payload.as_slice().len();
+        let max = self.config.max_outgoing_frame_size.unwrap_or(usize::MAX).max(1);
+        if len <= max {
+            return self.encode_frame(opcode, fin, payload);
+        }
+        let mut start = 0;
+        while start < len {
+            let end = start.saturating_add(max).min(len);
+            let piece_opcode = if start == 0 { opcode } else { OpCode::Continuation };
+            self.encode_frame(piece_opcode, fin && end == len, payload.piece(start, end));
+            start = end;
+        }
+    }
+
+    /// Encodes one frame into the transmit queue.
+    pub(super) fn encode_frame<'a>(&mut self, opcode: OpCode, fin: bool, payload: impl Into<Payload<'a>>) {
+        let payload = payload.into();
+        let bytes = payload.as_slice();
+        let mask = match self.role {
+            Role::Client => {
+                let mut key = [0u8; 4];
+                self.entropy.fill(&mut key);
+                Some(key)
+            }
+            Role::Server => None,
+        };
+        let header = FrameHeader {
+            fin,
+            rsv: 0,
+            opcode,
+            mask,
+            payload_len: bytes.len() as u64,
+        };
+        let tail = self.out.tail();
+        let before = tail.len();
+        encode_header(tail, &header);
+        match (mask, payload) {
+            (Some(key), payload) => {
+                let start = tail.len();
+                tail.extend_from_slice(payload.as_slice());
+                apply_mask(tail.get_mut(start..).unwrap_or_default(), key, 0);
+                let added = tail.len() - before;
+                self.out.appended(added);
+            }
+            (None, Payload::Shared(bytes)) => {
+                let added = tail.len() - before;
+                self.out.appended(added);
+                self.out.push_payload(bytes);
+            }
+            (None, Payload::Borrowed(slice)) => {
+                tail.extend_from_slice(slice);
+                let added = tail.len() - before;
+                self.out.appended(added);
+            }
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! Server side: parsing and validating the upgrade request (RFC 6455
+//! §4.2.1) and writing the 101 answer (§4.2.2).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+use super::headers::{Extension, Headers, is_token, parse_extensions, write_header};
+use super::{Negotiated, accept_key};
+use crate::error::{HandshakeError, SendError};
+
+/// A validated WebSocket upgrade request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    method: String,
+    target: String,
+    headers: Headers,
+    key: String,
+    subprotocols: Vec<String>,
+    extensions: Vec<Extension>,
+}
+
+impl Request {
+    /// The method (always `GET` for a valid request).
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The request target as sent: path and query.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The path, without the query.
+    pub fn path(&self) -> &str {
+        self.target.split_once('?').map_or(&self.target, |(path, _)| path)
+    }
+
+    /// The query string after `?`, if any.
+    pub fn query(&self) -> Option<&str> {
+        self.target.split_once('?').map(|(_, query)| query)
+    }
+
+    /// Every header of the request.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// The `Host` header.
+    pub fn host(&self) -> Option<&str> {
+        self.headers.get_str("Host")
+    }
+
+    /// The `Origin` header, sent by browsers; check it against an allow-list
+    /// to stop cross-site WebSocket hijacking.
+    pub fn origin(&self) -> Option<&str> {
+        self.headers.get_str("Origin")
+    }
+
+    /// The `Sec-WebSocket-Key`.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The offered subprotocols in the client's order, from every
+    /// `Sec-WebSocket-Protocol` line.
+    pub fn subprotocols(&self) -> &[String] {
+        &self.subprotocols
+    }
+
+    /// The offered extensions, from every `Sec-WebSocket-Extensions` line.
+    pub fn extensions(&self) -> &[Extension] {
+        &self.extensions
+    }
+
+    /// The first of `preferred` (the server's order) that the client
+    /// offered.
+    pub fn pick_subprotocol<'a>(&self, preferred: &'a [impl AsRef<str>]) -> Option<&'a str> {
+        preferred
+            .iter()
+            .map(AsRef::as_ref)
+            .find(|p| self.subprotocols.iter().any(|offered| offered == p))
+    }
+
+    /// The 101 response for this request, and what it negotiates.
+    pub fn accept_response(&self, accept: &Accept) -> Result<(Vec<u8>, Negotiated), SendError> {
+        if let Some(chosen) = &accept.subprotocol {
+            if !self.subprotocols.contains(chosen) {
+                return Err(SendError::SubprotocolNotOffered(chosen.clone()));
+            }
+        }
+        accept.headers.validate().map_err(SendError::InvalidHeader)?;
+        let mut out = Vec::with_capacity(160);
+        out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+        write_header(&mut out, "Upgrade", b"websocket");
+        write_header(&mut out, "Connection", b"Upgrade");
+        write_header(&mut out, "Sec-WebSocket-Accept", accept_key(self.key.as_bytes()).as_bytes());
+        if let Some(chosen) = &accept.subprotocol {
+            write_header(&mut out, "Sec-WebSocket-Protocol", chosen.as_bytes());
+        }
+        accept.headers.write_to(&mut out);
+        out.extend_from_slice(b"\r\n");
+        let negotiated = Negotiated {
+            subprotocol: accept.subprotocol.clone(),
+            extensions: Vec::new(),
+            headers: self.headers.clone(),
+        };
+        Ok((out, negotiated))
+    }
+}
+
+/// How the server accepts a request: the chosen subprotocol and extra
+/// response headers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Accept {
+    /// The subprotocol; must be one the client offered.
+    pub subprotocol: Option<String>,
+    /// Extra headers for the 101 response (e.g. `Set-Cookie`).
+    pub headers: Headers,
+}
+
+impl Accept {
+    /// Accept with no subprotocol and no extra header.
+    pub fn new() -> Self {
+        Accept::default()
+    }
+
+    /// Chooses a subprotocol.
+    pub fn subprotocol(mut self, name: impl Into<String>) -> Self {
+        self.subprotocol = Some(name.into());
+        self
+    }
+
+    /// Adds a response header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
+        self.headers.push(name, value);
+        self
+    }
+}
+
+/// Checks a request that an HTTP stack has already parsed, in the order
+/// that gives the most useful status: method (405), HTTP version, `Host`,
+/// `Upgrade`, `Connection`, `Sec-WebSocket-Version` (426 when it is not 13),
+/// `Sec-WebSocket-Key`, and the protocol and extension lists (400).
+///
+/// `http_minor` is the minor version of HTTP/1.x (1 for HTTP/1.1).
+pub fn validate_request(
+    method: &str,
+    http_minor: u8,
+    target: &str,
+    headers: Headers,
+) -> Result<Request, HandshakeError> {
+    if method != "GET" {
+        return Err(HandshakeError::MethodNotAllowed(method.to_owned()));
+    }
+    if http_minor < 1 {
+        return Err(HandshakeError::HttpVersion);
+    }
+    if headers.get("Host").is_none_or(<[u8]>::is_empty) {
+        return Err(HandshakeError::MissingHeader("Host"));
+    }
+    require_token(&headers, "Upgrade", "websocket")?;
+    require_token(&headers, "Connection", "upgrade")?;
+    match headers.get_str("Sec-WebSocket-Version").map(str::trim) {
+        None => return Err(HandshakeError::MissingHeader("Sec-WebSocket-Version")),
+        Some("13") => {}
+        Some(other) => return Err(HandshakeError::UnsupportedVersion(other.to_owned())),
+    }
+    let mut keys = headers.get_all("Sec-WebSocket-Key");
+    let key = keys.next().ok_or(HandshakeError::MissingHeader("Sec-WebSocket-Key"))?;
+    if keys.next().is_some() {
+        return Err(HandshakeError::InvalidKey);
+    }
+    let key = std::str::from_utf8(key).map_err(|_| HandshakeError::InvalidKey)?.trim().to_owned();
+    drop(keys);
+    match BASE64.decode(&key) {
+        Ok(nonce) if nonce.len() == 16 => {}
+        _ => return Err(HandshakeError::InvalidKey),
+    }
+    let subprotocols: Vec<String> = headers.list("Sec-WebSocket-Protocol").map(str::to_owned).collect();
+    if !subprotocols.iter().all(|p| is_token(p)) {
+        return Err(HandshakeError::InvalidHeader("Sec-WebSocket-Protocol"));
+    }
+    let extensions = parse_extensions(&headers).map_err(|_| HandshakeError::InvalidHeader("Sec-WebSocket-Extensions"))?;
+    Ok(Request {
+        method: method.to_owned(),
+        target: target.to_owned(),
+        key,
+        headers,
+        subprotocols,
+        extensions,
+    })
+}
+
+fn require_token(headers: &Headers, name: &'static str, token: &str) -> Result<(), HandshakeError> {
+    if !headers.contains(name) {
+        return Err(HandshakeError::MissingHeader(name));
+    }
+    if !headers.has_token(name, token) {
+        return Err(HandshakeError::InvalidHeader(name));
+    }
+    Ok(())
+}
+
+/// Outcome of parsing a complete request head.
+pub(crate) enum RequestParse {
+    Valid(Request),
+    Invalid(HandshakeError),
+}
+
+/// Parses and validates a complete head (the scanner found its end).
+pub(crate) fn parse_request(head: &[u8], max_headers: usize) -> RequestParse {
+    let mut slots = vec![httparse::EMPTY_HEADER; max_headers];
+    let mut req = httparse::Request::new(&mut slots);
+    match req.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => {
+            return RequestParse::Invalid(HandshakeError::Malformed("incomplete head".into()));
+        }
+        Err(httparse::Error::TooManyHeaders) => {
+            return RequestParse::Invalid(HandshakeError::TooManyHeaders(max_headers));
+        }
+        Err(e) => return RequestParse::Invalid(HandshakeError::Malformed(e.to_string())),
+    }
+    let method = req.method.unwrap_or_default();
+    let target = req.path.unwrap_or_default();
+    let minor = req.version.unwrap_or_default();
+    let headers = Headers::from_httparse(req.headers);
+    match validate_request(method, minor, target, headers) {
+        Ok(request) => RequestParse::Valid(request),
+        Err(e) => RequestParse::Invalid(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(head: &str) -> Result<Request, HandshakeError> {
+        match parse_request(head.as_bytes(), 64) {
+            RequestParse::Valid(r) => Ok(r),
+            RequestParse::Invalid(e) => Err(e),
+        }
+    }
+
+    const GOOD: &str = "GET /chat?room=1 HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\nSec-WebSocket-Protocol: chat\r\nSec-WebSocket-Protocol: superchat\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+    #[test]
+    fn rfc_request_is_accepted() {
+        let r = parse(GOOD).ok();
+        let r = r.as_ref();
+        assert_eq!(r.map(Request::path), Some("/chat"));
+        assert_eq!(r.and_then(Request::query), Some("room=1"));
+        assert_eq!(r.and_then(Request::origin), Some("http://example.com"));
+        assert_eq!(r.map(|r| r.subprotocols().to_vec()), Some(vec!["chat".to_owned(), "superchat".to_owned()]));
+        assert_eq!(r.and_then(|r| r.pick_subprotocol(&["superchat", "chat"])), Some("superchat"));
+        let (bytes, _) = r.map(|r| r.accept_response(&Accept::new().subprotocol("chat"))).and_then(Result::ok).unwrap_or_default();
+        let text = String::from_utf8(bytes).unwrap_or_default();
+        assert!(text.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+        assert!(text.contains("Sec-WebSocket-Protocol: chat\r\n"));
+        assert!(r.map(|r| r.accept_response(&Accept::new().subprotocol("other")).is_err()).unwrap_or(false));
+    }
+
+    #[test]
+    fn bad_requests_get_their_status() {
+        let cases: &[(&str, &str, u16)] = &[
+            ("GET ", "POST ", 405),
+            ("HTTP/1.1\r\n", "HTTP/1.0\r\n", 400),
+            ("Host: server.example.com\r\n", "", 400),
+            ("Upgrade: websocket", "Upgrade: h2c", 400),
+            ("Connection: keep-alive, Upgrade", "Connection: keep-alive", 400),
+            ("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8", 426),
+            ("Sec-WebSocket-Version: 13\r\n", "", 400),
+            ("dGhlIHNhbXBsZSBub25jZQ==", "dGhlIHNhbXBsZQ==", 400),
+            ("Sec-WebSocket-Protocol: chat", "Sec-WebSocket-Protocol: ch at", 400),
+        ];
+        for (from, to, status) in cases {
+            let head = GOOD.replacen(from, to, 1);
+            let err = parse(&head).err();
+            assert_eq!(err.as_ref().and_then(HandshakeError::status), Some(*status), "{to}: {err:?}");
+        }
+    }
+}
