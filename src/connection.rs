@@ -122,7 +122,11 @@ impl Connection {
 
     /// A server: waits for the upgrade request.
     pub fn server(config: Config, now: Instant) -> Self {
-        let mut conn = Connection::new(Role::Server, Phase::AwaitingRequest(Default::default()), config);
+        let mut conn = Connection::new(
+            Role::Server,
+            Phase::AwaitingRequest(Default::default()),
+            config,
+        );
         conn.arm(Timer::Handshake, conn.config.handshake_timeout, now);
         conn
     }
@@ -224,7 +228,12 @@ impl Connection {
     /// Sends one fragment of a message; `last` ends it. Every fragment of a
     /// message must have the same kind, and text fragments together must be
     /// UTF-8 (a code point may be split between fragments).
-    pub fn send_fragment(&mut self, kind: MessageKind, data: impl Into<Bytes>, last: bool) -> Result<(), SendError> {
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: impl Into<Bytes>,
+        last: bool,
+    ) -> Result<(), SendError> {
         self.send_fragment_inner(kind, data.into(), last)
     }
 
@@ -240,7 +249,12 @@ impl Connection {
 
     /// Starts the closing handshake with `code` and a reason of at most
     /// 123 bytes. Messages keep arriving until the peer's close.
-    pub fn close(&mut self, now: Instant, code: crate::CloseCode, reason: &str) -> Result<(), SendError> {
+    pub fn close(
+        &mut self,
+        now: Instant,
+        code: crate::CloseCode,
+        reason: &str,
+    ) -> Result<(), SendError> {
         self.close_local(now, code, reason)
     }
 

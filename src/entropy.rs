@@ -109,7 +109,10 @@ impl Entropy for SplitMix64 {
             z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
             z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
             z ^= z >> 31;
-            chunk.iter_mut().zip(z.to_le_bytes()).for_each(|(d, s)| *d = s);
+            chunk
+                .iter_mut()
+                .zip(z.to_le_bytes())
+                .for_each(|(d, s)| *d = s);
         }
     }
 }

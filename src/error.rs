@@ -166,7 +166,10 @@ impl HandshakeError {
             UnsupportedVersion(_) => Some(426),
             HeadTooLarge(_) | TooManyHeaders(_) => Some(431),
             RejectedByApplication(status) => Some(*status),
-            Eof | Rejected(_) | AcceptMismatch | SubprotocolNotOffered(_)
+            Eof
+            | Rejected(_)
+            | AcceptMismatch
+            | SubprotocolNotOffered(_)
             | ExtensionNotOffered(_) => None,
         }
     }
@@ -241,9 +244,18 @@ mod tests {
             ProtocolError::MessageTooLarge { size: 2, limit: 1 }.close_code(),
             CloseCode(1009)
         );
-        assert_eq!(ProtocolError::KeepaliveTimeout.close_code(), CloseCode(1011));
-        assert_eq!(HandshakeError::UnsupportedVersion("8".into()).status(), Some(426));
-        assert_eq!(HandshakeError::MethodNotAllowed("POST".into()).status(), Some(405));
+        assert_eq!(
+            ProtocolError::KeepaliveTimeout.close_code(),
+            CloseCode(1011)
+        );
+        assert_eq!(
+            HandshakeError::UnsupportedVersion("8".into()).status(),
+            Some(426)
+        );
+        assert_eq!(
+            HandshakeError::MethodNotAllowed("POST".into()).status(),
+            Some(405)
+        );
         assert_eq!(HandshakeError::HeadTooLarge(1).status(), Some(431));
         assert_eq!(HandshakeError::AcceptMismatch.status(), None);
     }

@@ -58,7 +58,9 @@ impl TimerTable {
 
     /// Disarms and returns the first timer due at `now`, if any.
     pub(crate) fn take_expired(&mut self, now: Instant) -> Option<Timer> {
-        let due = Timer::ALL.into_iter().find(|t| self.get(*t).is_some_and(|at| at <= now))?;
+        let due = Timer::ALL
+            .into_iter()
+            .find(|t| self.get(*t).is_some_and(|at| at <= now))?;
         self.stop(due);
         Some(due)
     }
@@ -78,7 +80,10 @@ mod tests {
         table.set(Timer::Keepalive, t0 + Duration::from_secs(2));
         assert_eq!(table.next(), Some(t0 + Duration::from_secs(2)));
         assert_eq!(table.take_expired(t0 + Duration::from_secs(1)), None);
-        assert_eq!(table.take_expired(t0 + Duration::from_secs(3)), Some(Timer::Keepalive));
+        assert_eq!(
+            table.take_expired(t0 + Duration::from_secs(3)),
+            Some(Timer::Keepalive)
+        );
         assert_eq!(table.take_expired(t0 + Duration::from_secs(3)), None);
         assert_eq!(table.next(), Some(t0 + Duration::from_secs(5)));
     }

@@ -114,7 +114,10 @@ mod tests {
             Some(Transmit::Data(chunk)) => assert_eq!(chunk.as_ptr(), big.as_ptr()),
             other => panic!("{other:?}"),
         }
-        assert_eq!(q.poll(), Some(Transmit::Data(Bytes::from_static(b"h2small"))));
+        assert_eq!(
+            q.poll(),
+            Some(Transmit::Data(Bytes::from_static(b"h2small")))
+        );
         assert_eq!(q.poll(), Some(Transmit::Shutdown));
         assert_eq!(q.poll(), None);
         assert_eq!(q.queued(), 0);

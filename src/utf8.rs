@@ -37,7 +37,11 @@ impl Utf8Validator {
 
     /// Whether the text ends on a code point boundary; call at message end.
     pub fn finish(&self) -> Result<(), InvalidUtf8> {
-        if self.partial_len == 0 { Ok(()) } else { Err(InvalidUtf8) }
+        if self.partial_len == 0 {
+            Ok(())
+        } else {
+            Err(InvalidUtf8)
+        }
     }
 
     /// Moves bytes from `chunk` into the pending code point until it is
@@ -114,7 +118,11 @@ mod tests {
         for sample in samples {
             let expected = std::str::from_utf8(sample).is_ok();
             for piece in 1..=sample.len().max(1) {
-                assert_eq!(validate_in_pieces(sample, piece).is_ok(), expected, "{sample:?} / {piece}");
+                assert_eq!(
+                    validate_in_pieces(sample, piece).is_ok(),
+                    expected,
+                    "{sample:?} / {piece}"
+                );
             }
         }
     }

@@ -4,16 +4,21 @@ use std::time::Instant;
 
 use super::Connection;
 use super::state::Phase;
+use crate::Role;
 use crate::close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
 use crate::error::{Error, ProtocolError, SendError};
 use crate::event::{Closed, Event, Initiator};
 use crate::frame::OpCode;
 use crate::timer::Timer;
-use crate::Role;
 
 impl Connection {
     /// The application starts the closing handshake.
-    pub(super) fn close_local(&mut self, now: Instant, code: CloseCode, reason: &str) -> Result<(), SendError> {
+    pub(super) fn close_local(
+        &mut self,
+        now: Instant,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<(), SendError> {
         let frame = CloseFrame::new(code, reason);
         frame.validate_outgoing()?;
         if !matches!(self.phase, Phase::Open) {
@@ -94,7 +99,9 @@ impl Connection {
             Timer::Handshake => self.handshake_timeout(),
             Timer::Close => {
                 if self.closing.received.is_none() {
-                    self.closing.error.get_or_insert(Error::Protocol(ProtocolError::CloseTimeout));
+                    self.closing
+                        .error
+                        .get_or_insert(Error::Protocol(ProtocolError::CloseTimeout));
                 }
                 self.finish();
             }
@@ -129,7 +136,10 @@ impl Connection {
             (Some(Error::Protocol(e)), _) => {
                 let code = e.close_code();
                 let sent = closing.sent.as_ref().filter(|sent| sent.code == code);
-                (code, sent.map(|sent| sent.reason.clone()).unwrap_or_default())
+                (
+                    code,
+                    sent.map(|sent| sent.reason.clone()).unwrap_or_default(),
+                )
             }
             (None, Some(received)) => (received.code, received.reason.clone()),
             (Some(Error::Handshake(_)), _) | (None, None) => (CloseCode::ABNORMAL, String::new()),

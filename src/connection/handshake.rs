@@ -4,18 +4,22 @@ use std::time::Instant;
 
 use bytes::Buf;
 
-use super::state::{ClientHandshake, Phase};
 use super::Connection;
+use super::state::{ClientHandshake, Phase};
 use crate::error::{Error, HandshakeError, SendError};
 use crate::event::{Event, Initiator};
 use crate::handshake::{
-    Accept, ClientRequest, RequestParse, Response, ResponseCheck, ResponseParser, ResponseProgress, generate_key,
-    parse_request,
+    Accept, ClientRequest, RequestParse, Response, ResponseCheck, ResponseParser, ResponseProgress,
+    generate_key, parse_request,
 };
 use crate::timer::Timer;
 
 impl Connection {
-    pub(super) fn start_client(&mut self, request: ClientRequest, now: Instant) -> Result<(), SendError> {
+    pub(super) fn start_client(
+        &mut self,
+        request: ClientRequest,
+        now: Instant,
+    ) -> Result<(), SendError> {
         let key = generate_key(self.entropy.as_mut());
         let head = request.encode(&key)?;
         self.out.tail().extend_from_slice(&head);
@@ -38,10 +42,15 @@ impl Connection {
         let end = match scanner.find_end(&self.recv) {
             Some(end) if end <= max => end,
             Some(_) => return self.fail_request(HandshakeError::HeadTooLarge(max)),
-            None if self.recv.len() > max => return self.fail_request(HandshakeError::HeadTooLarge(max)),
+            None if self.recv.len() > max => {
+                return self.fail_request(HandshakeError::HeadTooLarge(max));
+            }
             None => return,
         };
-        let parsed = parse_request(self.recv.get(..end).unwrap_or_default(), self.config.max_headers);
+        let parsed = parse_request(
+            self.recv.get(..end).unwrap_or_default(),
+            self.config.max_headers,
+        );
         self.recv.advance(end);
         match parsed {
             RequestParse::Valid(request) => {
@@ -57,7 +66,9 @@ impl Connection {
     pub(super) fn fail_request(&mut self, error: HandshakeError) {
         let status = error.status().unwrap_or(400);
         let mut response = Response::new(status).body(format!("{error}\n"));
-        response.headers.push("Content-Type", "text/plain; charset=utf-8");
+        response
+            .headers
+            .push("Content-Type", "text/plain; charset=utf-8");
         match status {
             405 => response.headers.push("Allow", "GET"),
             426 => {
@@ -92,7 +103,10 @@ impl Connection {
         }
         let bytes = response.encode()?;
         self.queue_raw(&bytes);
-        self.end_handshake(HandshakeError::RejectedByApplication(response.status), Initiator::Local);
+        self.end_handshake(
+            HandshakeError::RejectedByApplication(response.status),
+            Initiator::Local,
+        );
         Ok(())
     }
 
@@ -145,7 +159,9 @@ impl Connection {
     pub(super) fn handshake_timeout(&mut self) {
         match self.phase {
             Phase::AwaitingRequest(_) => self.fail_request(HandshakeError::Timeout),
-            Phase::AwaitingResponse(_) => self.end_handshake(HandshakeError::Timeout, Initiator::Local),
+            Phase::AwaitingResponse(_) => {
+                self.end_handshake(HandshakeError::Timeout, Initiator::Local)
+            }
             _ => {}
         }
     }

@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use bytes::{Buf, BytesMut};
 
-use super::{Connection, MessageKind};
 use super::state::Phase;
+use super::{Connection, MessageKind};
 use crate::close::CloseFrame;
 use crate::error::ProtocolError;
 use crate::event::{Event, Message, Text};
@@ -64,7 +64,10 @@ impl Connection {
             };
             let available = self.recv.len().min(frame.len);
             if available > frame.ready {
-                let fresh = self.recv.get_mut(frame.ready..available).unwrap_or_default();
+                let fresh = self
+                    .recv
+                    .get_mut(frame.ready..available)
+                    .unwrap_or_default();
                 if let Some(key) = frame.header.mask {
                     apply_mask(fresh, key, frame.ready);
                 }
@@ -107,7 +110,9 @@ impl Connection {
         let kind = match (opcode, in_progress) {
             (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
             (OpCode::Continuation, Some(message)) => Some(message.kind),
-            (OpCode::Text | OpCode::Binary, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
+            (OpCode::Text | OpCode::Binary, Some(_)) => {
+                return Err(ProtocolError::ExpectedContinuation);
+            }
             (OpCode::Text, None) => Some(MessageKind::Text),
             (OpCode::Binary, None) => Some(MessageKind::Binary),
             _ => None,
@@ -138,11 +143,18 @@ impl Connection {
     fn complete_frame(&mut self, now: Instant, header: FrameHeader, payload: BytesMut) {
         match header.opcode {
             OpCode::Text | OpCode::Binary => {
-                let kind = if header.opcode == OpCode::Text { MessageKind::Text } else { MessageKind::Binary };
+                let kind = if header.opcode == OpCode::Text {
+                    MessageKind::Text
+                } else {
+                    MessageKind::Binary
+                };
                 if header.fin {
                     self.deliver(now, kind, payload);
                 } else {
-                    self.reader.message = Some(IncomingMessage { kind, data: payload });
+                    self.reader.message = Some(IncomingMessage {
+                        kind,
+                        data: payload,
+                    });
                 }
             }
             OpCode::Continuation => {
@@ -194,8 +206,11 @@ impl Connection {
     pub(super) fn reset_keepalive(&mut self, now: Instant) {
         if let (Some(keepalive), Phase::Open) = (self.config.keepalive, &self.phase) {
             self.awaiting_pong = false;
-            self.arm(crate::timer::Timer::Keepalive, Some(keepalive.interval), now);
+            self.arm(
+                crate::timer::Timer::Keepalive,
+                Some(keepalive.interval),
+                now,
+            );
         }
     }
-
 }

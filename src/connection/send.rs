@@ -64,7 +64,9 @@ impl Payload<'_> {
 
     fn piece(&self, start: usize, end: usize) -> Payload<'_> {
         match self {
-            Payload::Borrowed(slice) => Payload::Borrowed(slice.get(start..end).unwrap_or_default()),
+            Payload::Borrowed(slice) => {
+                Payload::Borrowed(slice.get(start..end).unwrap_or_default())
+            }
             Payload::Shared(bytes) => Payload::Shared(bytes.slice(start..end)),
         }
     }
@@ -79,7 +81,11 @@ impl Connection {
         }
     }
 
-    pub(super) fn send_message(&mut self, kind: MessageKind, payload: Payload<'_>) -> Result<(), SendError> {
+    pub(super) fn send_message(
+        &mut self,
+        kind: MessageKind,
+        payload: Payload<'_>,
+    ) -> Result<(), SendError> {
         self.check_can_send()?;
         if self.writer.fragmenting.is_some() {
             return Err(SendError::FragmentedMessageInProgress);
@@ -88,10 +94,17 @@ impl Connection {
         Ok(())
     }
 
-    pub(super) fn send_fragment_inner(&mut self, kind: MessageKind, data: Bytes, last: bool) -> Result<(), SendError> {
+    pub(super) fn send_fragment_inner(
+        &mut self,
+        kind: MessageKind,
+        data: Bytes,
+        last: bool,
+    ) -> Result<(), SendError> {
         self.check_can_send()?;
         let (opcode, mut utf8) = match &self.writer.fragmenting {
-            Some((current, _)) if *current != kind => return Err(SendError::FragmentedMessageInProgress),
+            Some((current, _)) if *current != kind => {
+                return Err(SendError::FragmentedMessageInProgress);
+            }
             Some((_, utf8)) => (OpCode::Continuation, utf8.clone()),
             None => (kind.opcode(), Utf8Validator::default()),
         };
@@ -128,21 +141,34 @@ impl Connection {
     /// `max_outgoing_frame_size` bytes.
     fn encode_data(&mut self, opcode: OpCode, fin: bool, payload: Payload<'_>) {
         let len = payload.as_slice().len();
-        let max = self.config.max_outgoing_frame_size.unwrap_or(usize::MAX).max(1);
+        let max = self
+            .config
+            .max_outgoing_frame_size
+            .unwrap_or(usize::MAX)
+            .max(1);
         if len <= max {
             return self.encode_frame(opcode, fin, payload);
         }
         let mut start = 0;
         while start < len {
             let end = start.saturating_add(max).min(len);
-            let piece_opcode = if start == 0 { opcode } else { OpCode::Continuation };
+            let piece_opcode = if start == 0 {
+                opcode
+            } else {
+                OpCode::Continuation
+            };
             self.encode_frame(piece_opcode, fin && end == len, payload.piece(start, end));
             start = end;
         }
     }
 
     /// Encodes one frame into the transmit queue.
-    pub(super) fn encode_frame<'a>(&mut self, opcode: OpCode, fin: bool, payload: impl Into<Payload<'a>>) {
+    pub(super) fn encode_frame<'a>(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        payload: impl Into<Payload<'a>>,
+    ) {
         let payload = payload.into();
         let bytes = payload.as_slice();
         let mask = match self.role {

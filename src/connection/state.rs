@@ -66,7 +66,9 @@ pub(crate) struct ClientHandshake {
 impl Phase {
     pub(crate) fn state(&self) -> State {
         match self {
-            Phase::AwaitingRequest(_) | Phase::AwaitingDecision(_) | Phase::AwaitingResponse(_) => State::Connecting,
+            Phase::AwaitingRequest(_) | Phase::AwaitingDecision(_) | Phase::AwaitingResponse(_) => {
+                State::Connecting
+            }
             Phase::Open => State::Open,
             Phase::Closing => State::Closing,
             Phase::Closed => State::Closed,

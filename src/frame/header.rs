@@ -34,7 +34,8 @@ pub fn decode_header(buf: &[u8]) -> Result<Option<(FrameHeader, usize)>, Protoco
         return Ok(None);
     };
     let opcode_bits = b0 & 0x0F;
-    let opcode = OpCode::from_bits(opcode_bits).ok_or(ProtocolError::ReservedOpcode(opcode_bits))?;
+    let opcode =
+        OpCode::from_bits(opcode_bits).ok_or(ProtocolError::ReservedOpcode(opcode_bits))?;
     let rest = buf.get(2..).unwrap_or_default();
     let (payload_len, rest, mut len) = match b1 & 0x7F {
         126 => match rest.split_first_chunk::<2>() {
@@ -125,8 +126,14 @@ mod tests {
 
     #[test]
     fn rejects_reserved_opcode_and_top_bit() {
-        assert_eq!(decode_header(&[0x83, 0]), Err(ProtocolError::ReservedOpcode(3)));
-        assert_eq!(decode_header(&[0x8B, 0]), Err(ProtocolError::ReservedOpcode(0xB)));
+        assert_eq!(
+            decode_header(&[0x83, 0]),
+            Err(ProtocolError::ReservedOpcode(3))
+        );
+        assert_eq!(
+            decode_header(&[0x8B, 0]),
+            Err(ProtocolError::ReservedOpcode(0xB))
+        );
         let huge = [0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 0];
         assert_eq!(decode_header(&huge), Err(ProtocolError::InvalidLength));
     }

@@ -158,7 +158,10 @@ impl ClientRequest {
         if let Some(bad) = self.subprotocols.iter().find(|p| !is_token(p)) {
             return Err(SendError::InvalidHeader(format!("subprotocol {bad:?}")));
         }
-        let origin_ok = self.origin.as_deref().is_none_or(|o| !o.bytes().any(|b| b.is_ascii_control()));
+        let origin_ok = self
+            .origin
+            .as_deref()
+            .is_none_or(|o| !o.bytes().any(|b| b.is_ascii_control()));
         if !origin_ok || self.host.bytes().any(|b| b.is_ascii_control() || b == b' ') {
             return Err(SendError::InvalidHeader("Host or Origin".into()));
         }
@@ -172,11 +175,19 @@ impl ClientRequest {
         write_header(&mut out, "Sec-WebSocket-Key", key.as_bytes());
         write_header(&mut out, "Sec-WebSocket-Version", b"13");
         if !self.subprotocols.is_empty() {
-            write_header(&mut out, "Sec-WebSocket-Protocol", self.subprotocols.join(", ").as_bytes());
+            write_header(
+                &mut out,
+                "Sec-WebSocket-Protocol",
+                self.subprotocols.join(", ").as_bytes(),
+            );
         }
         if !self.extensions.is_empty() {
             let offers: Vec<String> = self.extensions.iter().map(ToString::to_string).collect();
-            write_header(&mut out, "Sec-WebSocket-Extensions", offers.join(", ").as_bytes());
+            write_header(
+                &mut out,
+                "Sec-WebSocket-Extensions",
+                offers.join(", ").as_bytes(),
+            );
         }
         if let Some(origin) = &self.origin {
             write_header(&mut out, "Origin", origin.as_bytes());
@@ -189,7 +200,9 @@ impl ClientRequest {
 
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| s.get(prefix.len()..)).flatten()
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| s.get(prefix.len()..))
+        .flatten()
 }
 
 fn split_host_port(authority: &str) -> Option<(String, Option<u16>)> {
@@ -246,8 +259,13 @@ pub fn validate_response(
         [one] if offered_subprotocols.iter().any(|p| p == one) => Some((*one).to_owned()),
         _ => return Err(HandshakeError::SubprotocolNotOffered(chosen.join(", "))),
     };
-    let extensions = parse_extensions(&headers).map_err(|_| HandshakeError::InvalidHeader("Sec-WebSocket-Extensions"))?;
-    if let Some(unknown) = extensions.iter().find(|e| !offered_extensions.iter().any(|o| o.name.eq_ignore_ascii_case(&e.name))) {
+    let extensions = parse_extensions(&headers)
+        .map_err(|_| HandshakeError::InvalidHeader("Sec-WebSocket-Extensions"))?;
+    if let Some(unknown) = extensions.iter().find(|e| {
+        !offered_extensions
+            .iter()
+            .any(|o| o.name.eq_ignore_ascii_case(&e.name))
+    }) {
         return Err(HandshakeError::ExtensionNotOffered(unknown.name.clone()));
     }
     Ok(Negotiated {
@@ -302,7 +320,11 @@ pub(crate) struct ResponseCheck<'a> {
 }
 
 impl ResponseParser {
-    pub(crate) fn advance(&mut self, buf: &mut BytesMut, check: &ResponseCheck<'_>) -> ResponseProgress {
+    pub(crate) fn advance(
+        &mut self,
+        buf: &mut BytesMut,
+        check: &ResponseCheck<'_>,
+    ) -> ResponseProgress {
         if self.rejected.is_some() {
             return self.advance_body(buf, check.max_body, false);
         }
@@ -320,7 +342,9 @@ impl ResponseParser {
         match parsed.parse(buf.get(..head_len).unwrap_or_default()) {
             Ok(httparse::Status::Complete(_)) => {}
             Ok(httparse::Status::Partial) => {
-                return ResponseProgress::Failed(HandshakeError::Malformed("incomplete head".into()));
+                return ResponseProgress::Failed(HandshakeError::Malformed(
+                    "incomplete head".into(),
+                ));
             }
             Err(httparse::Error::TooManyHeaders) => {
                 return ResponseProgress::Failed(HandshakeError::TooManyHeaders(check.max_headers));
@@ -333,14 +357,23 @@ impl ResponseParser {
         buf.advance(head_len);
         if status == 101 {
             let request = check.request;
-            return match validate_response(status, headers, check.key, &request.subprotocols, request.offered_extensions()) {
+            return match validate_response(
+                status,
+                headers,
+                check.key,
+                &request.subprotocols,
+                request.offered_extensions(),
+            ) {
                 Ok(negotiated) => ResponseProgress::Accepted(negotiated),
                 Err(e) => ResponseProgress::Failed(e),
             };
         }
         let body = if headers.has_token("Transfer-Encoding", "chunked") {
             BodyLength::Chunked
-        } else if let Some(len) = headers.get_str("Content-Length").and_then(|v| v.trim().parse().ok()) {
+        } else if let Some(len) = headers
+            .get_str("Content-Length")
+            .and_then(|v| v.trim().parse().ok())
+        {
             BodyLength::Known(len)
         } else if status == 204 || status == 304 || (100..200).contains(&status) {
             BodyLength::Known(0)
@@ -374,7 +407,9 @@ impl ResponseParser {
         };
         let complete_len = match pending.body {
             BodyLength::Known(len) => (buf.len() >= len.min(max_body)).then_some(len.min(max_body)),
-            BodyLength::Chunked => chunked_body_end(buf).or((buf.len() >= max_body).then_some(max_body)),
+            BodyLength::Chunked => {
+                chunked_body_end(buf).or((buf.len() >= max_body).then_some(max_body))
+            }
             BodyLength::UntilEof => (buf.len() >= max_body).then_some(max_body),
         };
         let take = match complete_len {
@@ -445,13 +480,25 @@ mod tests {
     #[test]
     fn urls() {
         let r = ClientRequest::from_url("ws://[::1]:9001").ok();
-        assert_eq!(r.as_ref().map(ClientRequest::host_header), Some("[::1]:9001".to_owned()));
+        assert_eq!(
+            r.as_ref().map(ClientRequest::host_header),
+            Some("[::1]:9001".to_owned())
+        );
         assert_eq!(r.as_ref().map(ClientRequest::target), Some("/"));
         let r = ClientRequest::from_url("WSS://example.com:443?x=1#frag").ok();
-        assert_eq!(r.as_ref().map(ClientRequest::host_header), Some("example.com".to_owned()));
+        assert_eq!(
+            r.as_ref().map(ClientRequest::host_header),
+            Some("example.com".to_owned())
+        );
         assert_eq!(r.as_ref().map(ClientRequest::target), Some("/?x=1"));
         assert_eq!(r.as_ref().map(ClientRequest::port_or_default), Some(443));
-        for bad in ["http://x/", "ws://", "ws://h:99999/", "ws://u@h/", "ws://h/a b"] {
+        for bad in [
+            "http://x/",
+            "ws://",
+            "ws://h:99999/",
+            "ws://u@h/",
+            "ws://h/a b",
+        ] {
             assert!(ClientRequest::from_url(bad).is_err(), "{bad}");
         }
     }

@@ -47,6 +47,9 @@ mod tests {
             assert_eq!(end, Some(head.len() - 3), "split {split}");
         }
         let mut scanner = HeadScanner::default();
-        assert_eq!(scanner.find_end(b"GET / HTTP/1.1\nHost: a\n\nrest"), Some(24));
+        assert_eq!(
+            scanner.find_end(b"GET / HTTP/1.1\nHost: a\n\nrest"),
+            Some(24)
+        );
     }
 }

@@ -22,7 +22,12 @@ impl Header {
 
 impl fmt::Debug for Header {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {:?}", self.name, String::from_utf8_lossy(&self.value))
+        write!(
+            f,
+            "{}: {:?}",
+            self.name,
+            String::from_utf8_lossy(&self.value)
+        )
     }
 }
 
@@ -171,7 +176,11 @@ impl fmt::Display for Extension {
         for (name, value) in &self.params {
             match value {
                 Some(v) if is_token(v) => write!(f, "; {name}={v}")?,
-                Some(v) => write!(f, "; {name}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))?,
+                Some(v) => write!(
+                    f,
+                    "; {name}=\"{}\"",
+                    v.replace('\\', "\\\\").replace('"', "\\\"")
+                )?,
                 None => write!(f, "; {name}")?,
             }
         }
@@ -249,8 +258,15 @@ impl ExtensionParser<'_> {
     }
 
     fn token(&mut self) -> Result<String, InvalidExtensionList> {
-        let end = self.rest.bytes().position(|b| !is_tchar(b)).unwrap_or(self.rest.len());
-        let (token, rest) = self.rest.split_at_checked(end).ok_or(InvalidExtensionList)?;
+        let end = self
+            .rest
+            .bytes()
+            .position(|b| !is_tchar(b))
+            .unwrap_or(self.rest.len());
+        let (token, rest) = self
+            .rest
+            .split_at_checked(end)
+            .ok_or(InvalidExtensionList)?;
         if token.is_empty() {
             return Err(InvalidExtensionList);
         }
@@ -293,22 +309,41 @@ mod tests {
 
     #[test]
     fn token_lists_span_lines_and_ignore_case() {
-        let h = headers(&[("connection", "keep-alive, Upgrade"), ("Sec-WebSocket-Protocol", "chat"), ("sec-websocket-protocol", " superchat ,,")]);
+        let h = headers(&[
+            ("connection", "keep-alive, Upgrade"),
+            ("Sec-WebSocket-Protocol", "chat"),
+            ("sec-websocket-protocol", " superchat ,,"),
+        ]);
         assert!(h.has_token("Connection", "upgrade"));
-        assert_eq!(h.list("Sec-WebSocket-Protocol").collect::<Vec<_>>(), ["chat", "superchat"]);
+        assert_eq!(
+            h.list("Sec-WebSocket-Protocol").collect::<Vec<_>>(),
+            ["chat", "superchat"]
+        );
     }
 
     #[test]
     fn extension_grammar() {
         let h = headers(&[
-            ("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits, permessage-deflate ;server_max_window_bits=\"10\""),
+            (
+                "Sec-WebSocket-Extensions",
+                "permessage-deflate; client_max_window_bits, permessage-deflate ;server_max_window_bits=\"10\"",
+            ),
             ("Sec-WebSocket-Extensions", "x-foo; a=\"q\\\"uo,te;d\""),
         ]);
         let list = parse_extensions(&h).ok().unwrap_or_default();
         assert_eq!(list.len(), 3);
-        assert_eq!(list[0].params, [("client_max_window_bits".to_owned(), None)]);
-        assert_eq!(list[1].params, [("server_max_window_bits".to_owned(), Some("10".to_owned()))]);
-        assert_eq!(list[2].params, [("a".to_owned(), Some("q\"uo,te;d".to_owned()))]);
+        assert_eq!(
+            list[0].params,
+            [("client_max_window_bits".to_owned(), None)]
+        );
+        assert_eq!(
+            list[1].params,
+            [("server_max_window_bits".to_owned(), Some("10".to_owned()))]
+        );
+        assert_eq!(
+            list[2].params,
+            [("a".to_owned(), Some("q\"uo,te;d".to_owned()))]
+        );
         assert_eq!(list[2].to_string(), "x-foo; a=\"q\\\"uo,te;d\"");
         for bad in ["foo;", "foo bar", "foo; a=\"open", "=x", "foo; a=b c"] {
             let h = headers(&[("Sec-WebSocket-Extensions", bad)]);

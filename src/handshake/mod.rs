@@ -131,7 +131,11 @@ impl Response {
         out.extend_from_slice(format!("HTTP/1.1 {} {}\r\n", self.status, self.reason).as_bytes());
         self.headers.write_to(&mut out);
         if !self.headers.contains("Content-Length") {
-            headers::write_header(&mut out, "Content-Length", self.body.len().to_string().as_bytes());
+            headers::write_header(
+                &mut out,
+                "Content-Length",
+                self.body.len().to_string().as_bytes(),
+            );
         }
         if !self.headers.contains("Connection") {
             headers::write_header(&mut out, "Connection", b"close");

@@ -32,7 +32,9 @@ impl Request {
 
     /// The path, without the query.
     pub fn path(&self) -> &str {
-        self.target.split_once('?').map_or(&self.target, |(path, _)| path)
+        self.target
+            .split_once('?')
+            .map_or(&self.target, |(path, _)| path)
     }
 
     /// The query string after `?`, if any.
@@ -88,12 +90,19 @@ impl Request {
                 return Err(SendError::SubprotocolNotOffered(chosen.clone()));
             }
         }
-        accept.headers.validate().map_err(SendError::InvalidHeader)?;
+        accept
+            .headers
+            .validate()
+            .map_err(SendError::InvalidHeader)?;
         let mut out = Vec::with_capacity(160);
         out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
         write_header(&mut out, "Upgrade", b"websocket");
         write_header(&mut out, "Connection", b"Upgrade");
-        write_header(&mut out, "Sec-WebSocket-Accept", accept_key(self.key.as_bytes()).as_bytes());
+        write_header(
+            &mut out,
+            "Sec-WebSocket-Accept",
+            accept_key(self.key.as_bytes()).as_bytes(),
+        );
         if let Some(chosen) = &accept.subprotocol {
             write_header(&mut out, "Sec-WebSocket-Protocol", chosen.as_bytes());
         }
@@ -166,21 +175,30 @@ pub fn validate_request(
         Some(other) => return Err(HandshakeError::UnsupportedVersion(other.to_owned())),
     }
     let mut keys = headers.get_all("Sec-WebSocket-Key");
-    let key = keys.next().ok_or(HandshakeError::MissingHeader("Sec-WebSocket-Key"))?;
+    let key = keys
+        .next()
+        .ok_or(HandshakeError::MissingHeader("Sec-WebSocket-Key"))?;
     if keys.next().is_some() {
         return Err(HandshakeError::InvalidKey);
     }
-    let key = std::str::from_utf8(key).map_err(|_| HandshakeError::InvalidKey)?.trim().to_owned();
+    let key = std::str::from_utf8(key)
+        .map_err(|_| HandshakeError::InvalidKey)?
+        .trim()
+        .to_owned();
     drop(keys);
     match BASE64.decode(&key) {
         Ok(nonce) if nonce.len() == 16 => {}
         _ => return Err(HandshakeError::InvalidKey),
     }
-    let subprotocols: Vec<String> = headers.list("Sec-WebSocket-Protocol").map(str::to_owned).collect();
+    let subprotocols: Vec<String> = headers
+        .list("Sec-WebSocket-Protocol")
+        .map(str::to_owned)
+        .collect();
     if !subprotocols.iter().all(|p| is_token(p)) {
         return Err(HandshakeError::InvalidHeader("Sec-WebSocket-Protocol"));
     }
-    let extensions = parse_extensions(&headers).map_err(|_| HandshakeError::InvalidHeader("Sec-WebSocket-Extensions"))?;
+    let extensions = parse_extensions(&headers)
+        .map_err(|_| HandshakeError::InvalidHeader("Sec-WebSocket-Extensions"))?;
     Ok(Request {
         method: method.to_owned(),
         target: target.to_owned(),
@@ -251,13 +269,27 @@ mod tests {
         assert_eq!(r.map(Request::path), Some("/chat"));
         assert_eq!(r.and_then(Request::query), Some("room=1"));
         assert_eq!(r.and_then(Request::origin), Some("http://example.com"));
-        assert_eq!(r.map(|r| r.subprotocols().to_vec()), Some(vec!["chat".to_owned(), "superchat".to_owned()]));
-        assert_eq!(r.and_then(|r| r.pick_subprotocol(&["superchat", "chat"])), Some("superchat"));
-        let (bytes, _) = r.map(|r| r.accept_response(&Accept::new().subprotocol("chat"))).and_then(Result::ok).unwrap_or_default();
+        assert_eq!(
+            r.map(|r| r.subprotocols().to_vec()),
+            Some(vec!["chat".to_owned(), "superchat".to_owned()])
+        );
+        assert_eq!(
+            r.and_then(|r| r.pick_subprotocol(&["superchat", "chat"])),
+            Some("superchat")
+        );
+        let (bytes, _) = r
+            .map(|r| r.accept_response(&Accept::new().subprotocol("chat")))
+            .and_then(Result::ok)
+            .unwrap_or_default();
         let text = String::from_utf8(bytes).unwrap_or_default();
         assert!(text.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
         assert!(text.contains("Sec-WebSocket-Protocol: chat\r\n"));
-        assert!(r.map(|r| r.accept_response(&Accept::new().subprotocol("other")).is_err()).unwrap_or(false));
+        assert!(
+            r.map(|r| r
+                .accept_response(&Accept::new().subprotocol("other"))
+                .is_err())
+                .unwrap_or(false)
+        );
     }
 
     #[test]
@@ -267,16 +299,28 @@ mod tests {
             ("HTTP/1.1\r\n", "HTTP/1.0\r\n", 400),
             ("Host: server.example.com\r\n", "", 400),
             ("Upgrade: websocket", "Upgrade: h2c", 400),
-            ("Connection: keep-alive, Upgrade", "Connection: keep-alive", 400),
+            (
+                "Connection: keep-alive, Upgrade",
+                "Connection: keep-alive",
+                400,
+            ),
             ("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8", 426),
             ("Sec-WebSocket-Version: 13\r\n", "", 400),
             ("dGhlIHNhbXBsZSBub25jZQ==", "dGhlIHNhbXBsZQ==", 400),
-            ("Sec-WebSocket-Protocol: chat", "Sec-WebSocket-Protocol: ch at", 400),
+            (
+                "Sec-WebSocket-Protocol: chat",
+                "Sec-WebSocket-Protocol: ch at",
+                400,
+            ),
         ];
         for (from, to, status) in cases {
             let head = GOOD.replacen(from, to, 1);
             let err = parse(&head).err();
-            assert_eq!(err.as_ref().and_then(HandshakeError::status), Some(*status), "{to}: {err:?}");
+            assert_eq!(
+                err.as_ref().and_then(HandshakeError::status),
+                Some(*status),
+                "{to}: {err:?}"
+            );
         }
     }
 }
