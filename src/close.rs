@@ -127,16 +127,9 @@ impl CloseFrame {
         Ok(CloseFrame::new(code, reason))
     }
 
-    /// Checks that this frame may be sent: a sendable code (or
-    /// [`CloseCode::NO_STATUS`] for an empty close) and a short enough
-    /// reason.
+    /// Checks that this frame may be sent: a sendable code and a reason of
+    /// at most 123 bytes.
     pub fn validate_outgoing(&self) -> Result<(), SendError> {
-        if self.code == CloseCode::NO_STATUS {
-            if !self.reason.is_empty() {
-                return Err(SendError::ReasonWithoutCode);
-            }
-            return Ok(());
-        }
         if !self.code.is_sendable() {
             return Err(SendError::UnsendableCloseCode(self.code.0));
         }

@@ -207,9 +207,6 @@ pub enum SendError {
     /// A close reason over 123 bytes.
     #[error("close reason of {0} bytes exceeds 123")]
     CloseReasonTooLong(usize),
-    /// A close reason without a code.
-    #[error("a close reason needs a close code")]
-    ReasonWithoutCode,
     /// A subprotocol the client did not offer.
     #[error("subprotocol {0:?} was not offered by the client")]
     SubprotocolNotOffered(String),

@@ -1,6 +1,12 @@
 //! A client and a server driven against each other in memory, on a
 //! virtual clock, plus helpers to build raw frames.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::time::{Duration, Instant};
 
@@ -96,7 +102,12 @@ pub struct Pair {
 impl Pair {
     /// Connects a client with `request` to a server that accepts with
     /// `accept`; returns the pair after the handshake.
-    pub fn with(request: ClientRequest, client_config: Config, server_config: Config, accept: impl Fn(&wsproto::Request) -> Accept) -> Pair {
+    pub fn with(
+        request: ClientRequest,
+        client_config: Config,
+        server_config: Config,
+        accept: impl Fn(&wsproto::Request) -> Accept,
+    ) -> Pair {
         let now = Instant::now();
         let client = Connection::client(request, client_config, now).unwrap();
         let server = Connection::server(server_config, now);
@@ -120,7 +131,13 @@ impl Pair {
             .expect("server saw the request");
         pair.server.accept(pair.now, accept(&request)).unwrap();
         pair.drive();
-        assert!(pair.client_events.iter().any(|e| matches!(e, Event::Connected(_))), "{:?}", pair.client_events);
+        assert!(
+            pair.client_events
+                .iter()
+                .any(|e| matches!(e, Event::Connected(_))),
+            "{:?}",
+            pair.client_events
+        );
         pair.client_events.clear();
         pair.server_events.clear();
         pair
@@ -128,7 +145,12 @@ impl Pair {
 
     /// A connected pair with default test configs.
     pub fn new() -> Pair {
-        Pair::with(ClientRequest::new("server.example.com", "/chat"), config(), config(), |_| Accept::new())
+        Pair::with(
+            ClientRequest::new("server.example.com", "/chat"),
+            config(),
+            config(),
+            |_| Accept::new(),
+        )
     }
 
     /// Moves bytes both ways until neither side has anything to say, and
@@ -137,7 +159,10 @@ impl Pair {
         for _ in 0..10_000 {
             let (to_server, client_shutdown) = drain(&mut self.client);
             let (to_client, server_shutdown) = drain(&mut self.server);
-            let idle = to_server.is_empty() && to_client.is_empty() && !client_shutdown && !server_shutdown;
+            let idle = to_server.is_empty()
+                && to_client.is_empty()
+                && !client_shutdown
+                && !server_shutdown;
             if !to_server.is_empty() {
                 self.server.handle_data(self.now, &to_server);
             }
