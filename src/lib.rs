@@ -10,6 +10,8 @@ pub mod error;
 mod event;
 pub mod frame;
 pub mod handshake;
+/// Adapters that drive a connection over real transports (blocking `std`).
+pub mod io;
 mod timer;
 mod transmit;
 mod utf8;
