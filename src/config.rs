@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::deflate::DeflateConfig;
 use crate::entropy::EntropySource;
 
 /// Keepalive: ping after `interval` without any inbound byte, and fail the
@@ -58,6 +59,7 @@ impl Keepalive {
 /// | `close_timeout` | 10 s | the closing handshake must finish in time |
 /// | `keepalive` | off | see [`Keepalive`] |
 /// | `entropy` | OS-seeded | see [`EntropySource`] |
+/// | `deflate` | off | see [`DeflateConfig`] |
 #[derive(Clone, Debug)]
 pub struct Config {
     pub(crate) max_frame_size: usize,
@@ -71,6 +73,7 @@ pub struct Config {
     pub(crate) close_timeout: Option<Duration>,
     pub(crate) keepalive: Option<Keepalive>,
     pub(crate) entropy: EntropySource,
+    pub(crate) deflate: Option<DeflateConfig>,
 }
 
 impl Default for Config {
@@ -87,6 +90,7 @@ impl Default for Config {
             close_timeout: Some(Duration::from_secs(10)),
             keepalive: None,
             entropy: EntropySource::os(),
+            deflate: None,
         }
     }
 }
@@ -150,5 +154,10 @@ impl Config {
     setting!(
         /// Where handshake keys and mask keys come from.
         entropy, get_entropy: EntropySource
+    );
+    setting!(
+        /// permessage-deflate; `None` (the default) neither offers nor
+        /// accepts compression.
+        deflate, get_deflate: Option<DeflateConfig>
     );
 }

@@ -16,6 +16,7 @@ pub use send::MessageKind;
 pub use state::{Role, State};
 
 use crate::config::Config;
+use crate::deflate::{DeflateParams, DeflateState, EXTENSION_NAME};
 use crate::entropy::Entropy;
 use crate::error::SendError;
 use crate::event::{Event, Message};
@@ -80,6 +81,8 @@ pub struct Connection {
     pending_pong: Option<Bytes>,
     /// A keepalive ping is out and unanswered.
     awaiting_pong: bool,
+    /// permessage-deflate, when negotiated.
+    deflate: Option<DeflateState>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -109,6 +112,7 @@ impl Connection {
             closing: CloseProgress::default(),
             pending_pong: None,
             awaiting_pong: false,
+            deflate: None,
         }
     }
 
@@ -137,6 +141,19 @@ impl Connection {
     /// [`handle_data`](Self::handle_data).
     pub fn from_upgraded(role: Role, negotiated: Negotiated, config: Config, now: Instant) -> Self {
         let mut conn = Connection::new(role, Phase::Open, config);
+        let params = negotiated
+            .extensions
+            .iter()
+            .find(|e| e.name.eq_ignore_ascii_case(EXTENSION_NAME));
+        if let Some(extension) = params {
+            // Parameters that do not parse are read as the defaults.
+            let params = DeflateParams::from_extension(extension).unwrap_or_default();
+            conn.deflate = Some(DeflateState::new(
+                role,
+                &params,
+                conn.config.deflate.as_ref(),
+            ));
+        }
         conn.negotiated = Some(negotiated);
         conn.reset_keepalive(now);
         conn

@@ -68,6 +68,9 @@ pub enum ProtocolError {
     /// A close reason that is not valid UTF-8.
     #[error("close reason is not valid UTF-8")]
     InvalidCloseReason,
+    /// A compressed message that is not valid deflate data.
+    #[error("compressed data is corrupt")]
+    CorruptCompressedData,
     /// No pong (or any other byte) arrived within the keepalive timeout.
     #[error("keepalive ping was not answered in time")]
     KeepaliveTimeout,
@@ -144,6 +147,9 @@ pub enum HandshakeError {
     /// The server chose a subprotocol that was not offered, or several.
     #[error("server chose subprotocol {0:?}, which was not offered")]
     SubprotocolNotOffered(String),
+    /// The server's extension answer is malformed or does not fit the offer.
+    #[error("invalid extension answer: {0}")]
+    InvalidExtension(String),
     /// The server answered with an extension that was not offered.
     #[error("server answered with extension {0:?}, which was not offered")]
     ExtensionNotOffered(String),
@@ -170,7 +176,8 @@ impl HandshakeError {
             | Rejected(_)
             | AcceptMismatch
             | SubprotocolNotOffered(_)
-            | ExtensionNotOffered(_) => None,
+            | ExtensionNotOffered(_)
+            | InvalidExtension(_) => None,
         }
     }
 }
@@ -221,6 +228,9 @@ pub enum SendError {
     /// fragment's kind differs from the message's.
     #[error("a fragmented message is in progress")]
     FragmentedMessageInProgress,
+    /// Deflate parameters that answer none of the client's offers.
+    #[error("the deflate parameters answer none of the client's offers")]
+    InvalidDeflateChoice,
     /// A URL that is not a valid `ws://` or `wss://` URL.
     #[error("invalid WebSocket URL {0:?}")]
     InvalidUrl(String),

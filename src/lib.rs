@@ -5,6 +5,7 @@
 pub mod close;
 mod config;
 mod connection;
+pub mod deflate;
 pub mod entropy;
 pub mod error;
 mod event;

@@ -6,6 +6,9 @@ use bytes::Buf;
 
 use super::Connection;
 use super::state::{ClientHandshake, Phase};
+use crate::deflate::{
+    DeflateChoice, DeflateState, client_offers, negotiate_client, negotiate_server,
+};
 use crate::error::{Error, HandshakeError, SendError};
 use crate::event::{Event, Initiator};
 use crate::handshake::{
@@ -20,6 +23,10 @@ impl Connection {
         request: ClientRequest,
         now: Instant,
     ) -> Result<(), SendError> {
+        let mut request = request;
+        if let Some(deflate) = &self.config.deflate {
+            request.set_extension_offers(client_offers(deflate));
+        }
         let key = generate_key(self.entropy.as_mut());
         let head = request.encode(&key)?;
         self.out.tail().extend_from_slice(&head);
@@ -87,7 +94,23 @@ impl Connection {
         let Phase::AwaitingDecision(request) = &self.phase else {
             return Err(SendError::NoPendingRequest);
         };
+        let mut accept = accept;
+        if accept.deflate == DeflateChoice::Auto {
+            let chosen = self
+                .config
+                .deflate
+                .as_ref()
+                .and_then(|c| negotiate_server(c, request.extensions()));
+            accept.deflate = chosen.map_or(DeflateChoice::Decline, DeflateChoice::Use);
+        }
         let (head, negotiated) = request.accept_response(&accept)?;
+        if let DeflateChoice::Use(params) = accept.deflate {
+            self.deflate = Some(DeflateState::new(
+                self.role,
+                &params,
+                self.config.deflate.as_ref(),
+            ));
+        }
         self.queue_raw(&head);
         self.phase = Phase::Open;
         self.events.push_back(Event::Connected(negotiated.clone()));
@@ -125,6 +148,15 @@ impl Connection {
         match client.parser.advance(&mut self.recv, &check) {
             ResponseProgress::Partial => {}
             ResponseProgress::Accepted(negotiated) => {
+                if let Some(config) = &self.config.deflate {
+                    match negotiate_client(config, &negotiated.extensions) {
+                        Ok(Some(params)) => {
+                            self.deflate = Some(DeflateState::new(self.role, &params, Some(config)))
+                        }
+                        Ok(None) => {}
+                        Err(error) => return self.end_handshake(error, Initiator::Local),
+                    }
+                }
                 self.timers.stop(Timer::Handshake);
                 self.phase = Phase::Open;
                 self.events.push_back(Event::Connected(negotiated.clone()));

@@ -3,14 +3,15 @@
 
 use std::time::Instant;
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use super::state::Phase;
 use super::{Connection, MessageKind};
 use crate::close::CloseFrame;
+use crate::deflate::InflateError;
 use crate::error::ProtocolError;
 use crate::event::{Event, Message, Text};
-use crate::frame::{FrameHeader, OpCode, apply_mask, decode_header};
+use crate::frame::{FrameHeader, OpCode, RSV1, apply_mask, decode_header};
 use crate::utf8::Utf8Validator;
 
 /// Receive-side framing state.
@@ -38,7 +39,13 @@ struct IncomingFrame {
 #[derive(Debug)]
 struct IncomingMessage {
     kind: MessageKind,
+    /// The payload so far, when not compressed.
     data: BytesMut,
+    /// The inflated payload so far, when compressed (a `Vec` so its growth
+    /// can be held to the message limit).
+    inflated: Vec<u8>,
+    /// RSV1 was set on the first frame (permessage-deflate).
+    compressed: bool,
 }
 
 impl Connection {
@@ -89,7 +96,11 @@ impl Connection {
     /// Checks a header against the role, the negotiated extensions, the
     /// message in progress and the limits, before any payload is buffered.
     fn check_header(&self, header: &FrameHeader) -> Result<IncomingFrame, ProtocolError> {
-        if header.rsv != 0 {
+        let opcode = header.opcode;
+        let compressed = header.rsv & RSV1 != 0;
+        let rsv1_allowed =
+            self.deflate.is_some() && matches!(opcode, OpCode::Text | OpCode::Binary);
+        if header.rsv & !RSV1 != 0 || (compressed && !rsv1_allowed) {
             return Err(ProtocolError::ReservedBits);
         }
         match (self.role, header.mask) {
@@ -97,7 +108,6 @@ impl Connection {
             (super::Role::Client, Some(_)) => return Err(ProtocolError::MaskedFrame),
             _ => {}
         }
-        let opcode = header.opcode;
         if opcode.is_control() {
             if !header.fin {
                 return Err(ProtocolError::FragmentedControlFrame);
@@ -107,15 +117,15 @@ impl Connection {
             }
         }
         let in_progress = self.reader.message.as_ref();
-        let kind = match (opcode, in_progress) {
+        let (kind, compressed) = match (opcode, in_progress) {
             (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
-            (OpCode::Continuation, Some(message)) => Some(message.kind),
+            (OpCode::Continuation, Some(m)) => (Some(m.kind), m.compressed),
             (OpCode::Text | OpCode::Binary, Some(_)) => {
                 return Err(ProtocolError::ExpectedContinuation);
             }
-            (OpCode::Text, None) => Some(MessageKind::Text),
-            (OpCode::Binary, None) => Some(MessageKind::Binary),
-            _ => None,
+            (OpCode::Text, None) => (Some(MessageKind::Text), compressed),
+            (OpCode::Binary, None) => (Some(MessageKind::Binary), compressed),
+            _ => (None, false),
         };
         let limit = self.config.max_frame_size;
         if header.payload_len > limit as u64 {
@@ -124,7 +134,9 @@ impl Connection {
                 limit,
             });
         }
-        if kind.is_some() {
+        // A compressed message's limit applies to its inflated size, which
+        // the decompressor enforces as it inflates.
+        if kind.is_some() && !compressed {
             let so_far = in_progress.map_or(0, |m| m.data.len()) as u64;
             let total = so_far.saturating_add(header.payload_len);
             let limit = self.config.max_message_size;
@@ -136,36 +148,16 @@ impl Connection {
             header: *header,
             len: usize::try_from(header.payload_len).unwrap_or(usize::MAX),
             ready: 0,
-            text: kind == Some(MessageKind::Text),
+            // Compressed text is validated after inflating.
+            text: kind == Some(MessageKind::Text) && !compressed,
         })
     }
 
     fn complete_frame(&mut self, now: Instant, header: FrameHeader, payload: BytesMut) {
         match header.opcode {
-            OpCode::Text | OpCode::Binary => {
-                let kind = if header.opcode == OpCode::Text {
-                    MessageKind::Text
-                } else {
-                    MessageKind::Binary
-                };
-                if header.fin {
-                    self.deliver(now, kind, payload);
-                } else {
-                    self.reader.message = Some(IncomingMessage {
-                        kind,
-                        data: payload,
-                    });
-                }
-            }
-            OpCode::Continuation => {
-                let Some(message) = self.reader.message.as_mut() else {
-                    return;
-                };
-                message.data.extend_from_slice(&payload);
-                if header.fin {
-                    if let Some(message) = self.reader.message.take() {
-                        self.deliver(now, message.kind, message.data);
-                    }
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                if let Err(error) = self.complete_data_frame(now, header, payload) {
+                    self.fail(now, error);
                 }
             }
             OpCode::Ping => {
@@ -186,16 +178,108 @@ impl Connection {
         }
     }
 
-    fn deliver(&mut self, now: Instant, kind: MessageKind, data: BytesMut) {
+    fn complete_data_frame(
+        &mut self,
+        now: Instant,
+        header: FrameHeader,
+        payload: BytesMut,
+    ) -> Result<(), ProtocolError> {
+        let mut message = match header.opcode {
+            OpCode::Continuation => match self.reader.message.take() {
+                Some(message) => message,
+                None => return Ok(()),
+            },
+            opcode => {
+                let kind = if opcode == OpCode::Text {
+                    MessageKind::Text
+                } else {
+                    MessageKind::Binary
+                };
+                let compressed = header.rsv & RSV1 != 0;
+                if !compressed {
+                    // The payload is already unmasked and validated: hand
+                    // it over as it lies in the receive buffer.
+                    if header.fin {
+                        self.deliver(now, kind, payload.freeze());
+                    } else {
+                        self.reader.message = Some(IncomingMessage {
+                            kind,
+                            data: payload,
+                            inflated: Vec::new(),
+                            compressed,
+                        });
+                    }
+                    return Ok(());
+                }
+                IncomingMessage {
+                    kind,
+                    data: BytesMut::new(),
+                    inflated: Vec::new(),
+                    compressed,
+                }
+            }
+        };
+        if message.compressed {
+            self.inflate_frame(&mut message, &payload, header.fin)?;
+        } else {
+            message.data.extend_from_slice(&payload);
+        }
+        if header.fin {
+            let data = if message.compressed {
+                Bytes::from(std::mem::take(&mut message.inflated))
+            } else {
+                message.data.freeze()
+            };
+            self.deliver(now, message.kind, data);
+        } else {
+            self.reader.message = Some(message);
+        }
+        Ok(())
+    }
+
+    /// Inflates one frame of a compressed message, within the message
+    /// size limit, and validates the text it yields.
+    fn inflate_frame(
+        &mut self,
+        message: &mut IncomingMessage,
+        payload: &[u8],
+        last: bool,
+    ) -> Result<(), ProtocolError> {
+        let Some(deflate) = self.deflate.as_mut() else {
+            return Err(ProtocolError::ReservedBits);
+        };
+        let before = message.inflated.len();
+        let limit = self.config.max_message_size;
+        deflate
+            .decompressor
+            .inflate(payload, last, &mut message.inflated, limit)
+            .map_err(|error| match error {
+                InflateError::TooLarge => ProtocolError::MessageTooLarge {
+                    size: message.inflated.len() as u64,
+                    limit,
+                },
+                InflateError::Corrupt => ProtocolError::CorruptCompressedData,
+            })?;
+        if message.kind == MessageKind::Text {
+            let fresh = message.inflated.get(before..).unwrap_or_default();
+            self.reader
+                .utf8
+                .feed(fresh)
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        Ok(())
+    }
+
+    fn deliver(&mut self, now: Instant, kind: MessageKind, data: Bytes) {
         let message = match kind {
-            MessageKind::Binary => Message::Binary(data.freeze()),
+            MessageKind::Binary => Message::Binary(data),
             MessageKind::Text => {
                 let complete = self.reader.utf8.finish();
                 self.reader.utf8 = Utf8Validator::default();
                 if complete.is_err() {
                     return self.fail(now, ProtocolError::InvalidUtf8);
                 }
-                Message::Text(Text::from_validated(data.freeze()))
+                Message::Text(Text::from_validated(data))
             }
         };
         self.events.push_back(Event::Message(message));

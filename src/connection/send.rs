@@ -8,7 +8,7 @@ use super::Connection;
 use super::state::Phase;
 use crate::Role;
 use crate::error::SendError;
-use crate::frame::{FrameHeader, OpCode, apply_mask, encode_header};
+use crate::frame::{FrameHeader, OpCode, RSV1, apply_mask, encode_header};
 use crate::utf8::Utf8Validator;
 
 /// The kind of a data message.
@@ -90,7 +90,21 @@ impl Connection {
         if self.writer.fragmenting.is_some() {
             return Err(SendError::FragmentedMessageInProgress);
         }
-        self.encode_data(kind.opcode(), true, payload);
+        if let Some(deflate) = self.deflate.as_mut() {
+            if payload.as_slice().len() >= deflate.min_size {
+                let mut compressed = Vec::new();
+                deflate
+                    .compressor
+                    .compress(payload.as_slice(), &mut compressed);
+                self.encode_data(
+                    kind.opcode(),
+                    RSV1,
+                    Payload::Shared(Bytes::from(compressed)),
+                );
+                return Ok(());
+            }
+        }
+        self.encode_data(kind.opcode(), 0, payload);
         Ok(())
     }
 
@@ -115,7 +129,8 @@ impl Connection {
             }
         }
         self.writer.fragmenting = if last { None } else { Some((kind, utf8)) };
-        self.encode_data(opcode, last, data.into());
+        // Fragments are sent as they come, uncompressed.
+        self.encode_frame_with(opcode, last, 0, data);
         Ok(())
     }
 
@@ -137,9 +152,9 @@ impl Connection {
         }
     }
 
-    /// Encodes a data frame, split into fragments of at most
-    /// `max_outgoing_frame_size` bytes.
-    fn encode_data(&mut self, opcode: OpCode, fin: bool, payload: Payload<'_>) {
+    /// Encodes a whole message, split into fragments of at most
+    /// `max_outgoing_frame_size` bytes; `rsv` goes on the first frame only.
+    fn encode_data(&mut self, opcode: OpCode, rsv: u8, payload: Payload<'_>) {
         let len = payload.as_slice().len();
         let max = self
             .config
@@ -147,26 +162,42 @@ impl Connection {
             .unwrap_or(usize::MAX)
             .max(1);
         if len <= max {
-            return self.encode_frame(opcode, fin, payload);
+            return self.encode_frame_with(opcode, true, rsv, payload);
         }
         let mut start = 0;
         while start < len {
             let end = start.saturating_add(max).min(len);
-            let piece_opcode = if start == 0 {
-                opcode
+            let (piece_opcode, piece_rsv) = if start == 0 {
+                (opcode, rsv)
             } else {
-                OpCode::Continuation
+                (OpCode::Continuation, 0)
             };
-            self.encode_frame(piece_opcode, fin && end == len, payload.piece(start, end));
+            self.encode_frame_with(
+                piece_opcode,
+                end == len,
+                piece_rsv,
+                payload.piece(start, end),
+            );
             start = end;
         }
     }
 
-    /// Encodes one frame into the transmit queue.
+    /// Encodes one frame (no RSV bits) into the transmit queue.
     pub(super) fn encode_frame<'a>(
         &mut self,
         opcode: OpCode,
         fin: bool,
+        payload: impl Into<Payload<'a>>,
+    ) {
+        self.encode_frame_with(opcode, fin, 0, payload);
+    }
+
+    /// Encodes one frame into the transmit queue.
+    fn encode_frame_with<'a>(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        rsv: u8,
         payload: impl Into<Payload<'a>>,
     ) {
         let payload = payload.into();
@@ -181,7 +212,7 @@ impl Connection {
         };
         let header = FrameHeader {
             fin,
-            rsv: 0,
+            rsv,
             opcode,
             mask,
             payload_len: bytes.len() as u64,

@@ -7,6 +7,10 @@ mod mask;
 pub use header::{FrameHeader, MAX_HEADER_LEN, decode_header, encode_header};
 pub use mask::apply_mask;
 
+/// The RSV1 bit in [`FrameHeader::rsv`]: a compressed message under
+/// permessage-deflate (RFC 7692 §6).
+pub const RSV1: u8 = 0b100;
+
 /// A frame opcode (RFC 6455 §5.2). Reserved opcodes are rejected when the
 /// header is decoded, so they have no variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -152,6 +152,10 @@ impl ClientRequest {
         &self.extensions
     }
 
+    pub(crate) fn set_extension_offers(&mut self, offers: Vec<Extension>) {
+        self.extensions = offers;
+    }
+
     /// Serialises the GET with the given key.
     pub(crate) fn encode(&self, key: &str) -> Result<Vec<u8>, SendError> {
         self.headers.validate().map_err(SendError::InvalidHeader)?;

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::headers::{Extension, Headers, is_token, parse_extensions, write_header};
 use super::{Negotiated, accept_key};
+use crate::deflate::{DeflateChoice, check_server_choice};
 use crate::error::{HandshakeError, SendError};
 
 /// A validated WebSocket upgrade request.
@@ -84,6 +85,10 @@ impl Request {
     }
 
     /// The 101 response for this request, and what it negotiates.
+    ///
+    /// [`DeflateChoice::Auto`] needs a connection's config to decide; here
+    /// it declines compression. Pass [`DeflateChoice::Use`] with parameters
+    /// from [`negotiate_server`](crate::deflate::negotiate_server) instead.
     pub fn accept_response(&self, accept: &Accept) -> Result<(Vec<u8>, Negotiated), SendError> {
         if let Some(chosen) = &accept.subprotocol {
             if !self.subprotocols.contains(chosen) {
@@ -94,6 +99,13 @@ impl Request {
             .headers
             .validate()
             .map_err(SendError::InvalidHeader)?;
+        let extensions = match accept.deflate {
+            DeflateChoice::Use(params) if check_server_choice(&params, &self.extensions) => {
+                vec![params.to_extension()]
+            }
+            DeflateChoice::Use(_) => return Err(SendError::InvalidDeflateChoice),
+            DeflateChoice::Auto | DeflateChoice::Decline => Vec::new(),
+        };
         let mut out = Vec::with_capacity(160);
         out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
         write_header(&mut out, "Upgrade", b"websocket");
@@ -106,11 +118,18 @@ impl Request {
         if let Some(chosen) = &accept.subprotocol {
             write_header(&mut out, "Sec-WebSocket-Protocol", chosen.as_bytes());
         }
+        for extension in &extensions {
+            write_header(
+                &mut out,
+                "Sec-WebSocket-Extensions",
+                extension.to_string().as_bytes(),
+            );
+        }
         accept.headers.write_to(&mut out);
         out.extend_from_slice(b"\r\n");
         let negotiated = Negotiated {
             subprotocol: accept.subprotocol.clone(),
-            extensions: Vec::new(),
+            extensions,
             headers: self.headers.clone(),
         };
         Ok((out, negotiated))
@@ -125,6 +144,8 @@ pub struct Accept {
     pub subprotocol: Option<String>,
     /// Extra headers for the 101 response (e.g. `Set-Cookie`).
     pub headers: Headers,
+    /// How to answer the client's permessage-deflate offers.
+    pub deflate: DeflateChoice,
 }
 
 impl Accept {
@@ -136,6 +157,13 @@ impl Accept {
     /// Chooses a subprotocol.
     pub fn subprotocol(mut self, name: impl Into<String>) -> Self {
         self.subprotocol = Some(name.into());
+        self
+    }
+
+    /// Overrides the permessage-deflate choice (by default the connection
+    /// picks the first acceptable offer under its config).
+    pub fn deflate(mut self, choice: DeflateChoice) -> Self {
+        self.deflate = choice;
         self
     }
 
