@@ -1,0 +1,163 @@
+//! An echo server: every text and binary message comes back unchanged, with
+//! the same type. It is the server the Autobahn TestSuite drives
+//! (`scripts/autobahn.sh`).
+//!
+//! ```text
+//! echo_server [--listen ADDR] [--protocol NAME]... [--no-deflate]
+//!             [--max-message-size BYTES] [--heartbeat SECS]
+//! ```
+//!
+//! One thread per connection, any path. One log line per connection on
+//! stderr.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::ExitCode;
+use std::thread;
+use std::time::Duration;
+
+use wsproto::io::Error;
+use wsproto::io::blocking::{self, Incoming};
+use wsproto::{Accept, Config, Keepalive, SendError};
+
+const USAGE: &str = "usage: echo_server [--listen ADDR] [--protocol NAME]... [--no-deflate] \
+                     [--max-message-size BYTES] [--heartbeat SECS]";
+
+struct Options {
+    listen: String,
+    protocols: Vec<String>,
+    max_message_size: usize,
+    heartbeat: Option<Duration>,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut options = Options {
+        listen: "127.0.0.1:9001".to_owned(),
+        protocols: Vec::new(),
+        max_message_size: 64 << 20,
+        heartbeat: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--listen" => options.listen = value("--listen")?,
+            "--protocol" => options.protocols.push(value("--protocol")?),
+            // permessage-deflate is not implemented yet, so the server never
+            // negotiates it; the flag is accepted for command-line
+            // compatibility with deflate-capable builds.
+            "--no-deflate" => {}
+            "--max-message-size" => {
+                let v = value("--max-message-size")?;
+                options.max_message_size = v.parse().map_err(|_| format!("bad size {v:?}"))?;
+            }
+            "--heartbeat" => {
+                let v = value("--heartbeat")?;
+                let secs: u64 = v.parse().map_err(|_| format!("bad seconds {v:?}"))?;
+                options.heartbeat = Some(Duration::from_secs(secs));
+            }
+            "-h" | "--help" => return Err(USAGE.to_owned()),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    Ok(options)
+}
+
+fn main() -> ExitCode {
+    let options = match parse_args() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut config = Config::default()
+        .max_message_size(options.max_message_size)
+        .max_frame_size(options.max_message_size);
+    if let Some(interval) = options.heartbeat {
+        config = config.keepalive(Some(Keepalive::new(interval)));
+    }
+    let listener = match TcpListener::bind(&options.listen) {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("error: cannot listen on {}: {e}", options.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!("echo_server listening on ws://{}", options.listen);
+    let protocols = options.protocols;
+    for stream in listener.incoming() {
+        let stream = match stream {
+            Ok(stream) => stream,
+            Err(e) => {
+                eprintln!("accept failed: {e}");
+                continue;
+            }
+        };
+        let config = config.clone();
+        let protocols = protocols.clone();
+        thread::spawn(move || serve(stream, config, &protocols));
+    }
+    ExitCode::SUCCESS
+}
+
+/// Runs one connection and logs how it went.
+fn serve(stream: TcpStream, config: Config, protocols: &[String]) {
+    let peer = stream
+        .peer_addr()
+        .map_or_else(|_| "?".to_owned(), |a: SocketAddr| a.to_string());
+    let _ = stream.set_nodelay(true);
+    let mut path = String::from("-");
+    let mut subprotocol = String::from("-");
+    let accepted = blocking::accept(stream, config, |request| {
+        path = request.target().to_owned();
+        let chosen = request.pick_subprotocol(protocols).map(str::to_owned);
+        if let Some(name) = &chosen {
+            subprotocol = name.clone();
+        }
+        Ok(Accept {
+            subprotocol: chosen,
+            ..Accept::new()
+        }
+        // kosoku reports the Server header as the agent name.
+        .header("Server", "wsproto-echo"))
+    });
+    let outcome = match accepted {
+        Ok(mut ws) => echo(&mut ws),
+        Err(e) => format!("handshake: {e}"),
+    };
+    eprintln!("{peer} path={path} subprotocol={subprotocol} {outcome}");
+}
+
+/// Echoes until the connection ends; describes how it ended.
+fn echo(ws: &mut blocking::WebSocket<TcpStream>) -> String {
+    loop {
+        let end = match ws.recv() {
+            Ok(Incoming::Message(message)) => match ws.send(message) {
+                // The peer's close arrived behind the message: the engine
+                // has answered it, and the end comes with the next recv.
+                Ok(()) | Err(Error::Send(SendError::NotOpen)) => continue,
+                Err(e) => e,
+            },
+            Ok(_) => continue,
+            Err(e) => e,
+        };
+        return match end {
+            Error::Closed(closed) if closed.is_clean() => {
+                format!("close={} reason={:?}", closed.code, closed.reason)
+            }
+            Error::Closed(closed) => format!(
+                "close={} reason={:?} error={}",
+                closed.code,
+                closed.reason,
+                closed.error.map_or_else(String::new, |e| e.to_string())
+            ),
+            other => format!("error={other}"),
+        };
+    }
+}
