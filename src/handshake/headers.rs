@@ -286,7 +286,11 @@ impl ExtensionParser<'_> {
                     self.rest = self.rest.get(i + 1..).unwrap_or_default();
                     return Ok(value);
                 }
-                '\\' => value.push(chars.next().ok_or(InvalidExtensionList)?.1),
+                // quoted-pair: a backslash and any visible character.
+                '\\' => match chars.next() {
+                    Some((_, c)) if !c.is_control() || c == '\t' => value.push(c),
+                    _ => return Err(InvalidExtensionList),
+                },
                 c if c.is_control() && c != '\t' => return Err(InvalidExtensionList),
                 c => value.push(c),
             }
@@ -345,7 +349,14 @@ mod tests {
             [("a".to_owned(), Some("q\"uo,te;d".to_owned()))]
         );
         assert_eq!(list[2].to_string(), "x-foo; a=\"q\\\"uo,te;d\"");
-        for bad in ["foo;", "foo bar", "foo; a=\"open", "=x", "foo; a=b c"] {
+        for bad in [
+            "foo;",
+            "foo bar",
+            "foo; a=\"open",
+            "=x",
+            "foo; a=b c",
+            "foo; a=\"\\\u{1}\"",
+        ] {
             let h = headers(&[("Sec-WebSocket-Extensions", bad)]);
             assert_eq!(parse_extensions(&h), Err(InvalidExtensionList), "{bad}");
         }
