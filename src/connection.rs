@@ -83,6 +83,16 @@ pub struct Connection {
     awaiting_pong: bool,
     /// permessage-deflate, when negotiated.
     deflate: Option<DeflateState>,
+    /// Parsing stopped after a message so the application can answer it
+    /// before later frames (a close, a violation) are acted on; it resumes
+    /// when the application asks for the next event.
+    paused: bool,
+    /// End of stream arrived while paused; it takes effect once the
+    /// buffered frames are processed.
+    eof_pending: bool,
+    /// The latest time any input method was given, for work resumed from
+    /// `poll_event`.
+    last_now: Instant,
 }
 
 impl std::fmt::Debug for Connection {
@@ -96,7 +106,7 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    fn new(role: Role, phase: Phase, config: Config) -> Self {
+    fn new(role: Role, phase: Phase, config: Config, now: Instant) -> Self {
         Connection {
             role,
             entropy: config.entropy.generator(),
@@ -113,13 +123,16 @@ impl Connection {
             pending_pong: None,
             awaiting_pong: false,
             deflate: None,
+            paused: false,
+            eof_pending: false,
+            last_now: now,
         }
     }
 
     /// A client: queues the upgrade request for `request` and waits for
     /// the answer. Fails if a header cannot be written.
     pub fn client(request: ClientRequest, config: Config, now: Instant) -> Result<Self, SendError> {
-        let mut conn = Connection::new(Role::Client, Phase::Closed, config);
+        let mut conn = Connection::new(Role::Client, Phase::Closed, config, now);
         conn.start_client(request, now)?;
         Ok(conn)
     }
@@ -130,6 +143,7 @@ impl Connection {
             Role::Server,
             Phase::AwaitingRequest(Default::default()),
             config,
+            now,
         );
         conn.arm(Timer::Handshake, conn.config.handshake_timeout, now);
         conn
@@ -140,7 +154,7 @@ impl Connection {
     /// the HTTP stack read past the head through
     /// [`handle_data`](Self::handle_data).
     pub fn from_upgraded(role: Role, negotiated: Negotiated, config: Config, now: Instant) -> Self {
-        let mut conn = Connection::new(role, Phase::Open, config);
+        let mut conn = Connection::new(role, Phase::Open, config, now);
         let params = negotiated
             .extensions
             .iter()
@@ -163,6 +177,7 @@ impl Connection {
 
     /// Bytes read from the transport.
     pub fn handle_data(&mut self, now: Instant, data: &[u8]) {
+        self.last_now = now;
         if self.discarding_input() {
             return;
         }
@@ -180,6 +195,7 @@ impl Connection {
         max: usize,
         read: impl FnOnce(&mut [u8]) -> Result<usize, E>,
     ) -> Result<usize, E> {
+        self.last_now = now;
         let start = self.recv.len();
         self.recv.resize(start + max, 0);
         let result = read(self.recv.get_mut(start..).unwrap_or_default());
@@ -199,12 +215,18 @@ impl Connection {
 
     /// The transport reached end of stream.
     pub fn handle_eof(&mut self, now: Instant) {
+        self.last_now = now;
+        if self.paused {
+            self.eof_pending = true;
+            return;
+        }
         self.on_eof(now);
     }
 
     /// A deadline from [`poll_timeout`](Self::poll_timeout) may have passed.
     /// Early and repeated calls are harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.last_now = now;
         while let Some(timer) = self.timers.take_expired(now) {
             self.on_timer(timer, now);
         }
@@ -285,7 +307,21 @@ impl Connection {
     }
 
     /// The next event.
+    ///
+    /// Input is processed up to the end of each data message and resumes
+    /// when that message's event has been taken and the next one is asked
+    /// for, so an answer sent in between goes out before anything the
+    /// later frames cause (a close echo, a failure).
     pub fn poll_event(&mut self) -> Option<Event> {
+        if self.events.is_empty() && self.paused {
+            self.paused = false;
+            let now = self.last_now;
+            self.read_frames(now);
+            self.after_input();
+            if !self.paused && std::mem::take(&mut self.eof_pending) {
+                self.on_eof(now);
+            }
+        }
         self.events.pop_front()
     }
 
@@ -339,9 +375,17 @@ impl Connection {
             Phase::AwaitingDecision(_) | Phase::Closed => {}
             Phase::Open | Phase::Closing => {
                 self.reset_keepalive(now);
-                self.read_frames(now);
+                if !self.paused {
+                    self.read_frames(now);
+                }
             }
         }
+        self.after_input();
+    }
+
+    /// Drops input that will never be read, and a drained buffer that grew
+    /// large.
+    fn after_input(&mut self) {
         if self.discarding_input() {
             self.recv.clear();
         }

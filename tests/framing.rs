@@ -328,18 +328,89 @@ fn empty_and_zero_length_frames() {
 }
 
 #[test]
-fn only_the_latest_ping_is_answered_when_pings_pile_up() {
+fn every_ping_is_answered_until_pongs_pile_up() {
     let now = Instant::now();
+    // A few pings: one pong each, in order.
+    let mut server = open_server(config(), now);
+    let pings: Vec<u8> = (0..10u8).flat_map(|i| client_frame(0x89, &[i])).collect();
+    server.handle_data(now, &pings);
+    let pongs: Vec<_> = parse_frames(&drain(&mut server).0)
+        .into_iter()
+        .map(|(_, _, p)| p[0])
+        .collect();
+    assert_eq!(pongs, (0..10).collect::<Vec<u8>>());
+
+    // A flood while nobody takes the output: the queue stays bounded and
+    // the latest ping is still answered.
     let mut server = open_server(config(), now);
     for i in 0..1000u32 {
-        server.handle_data(now, &client_frame(0x89, &i.to_be_bytes()));
+        let mut payload = vec![0u8; 125];
+        payload[..4].copy_from_slice(&i.to_be_bytes());
+        server.handle_data(now, &client_frame(0x89, &payload));
     }
+    assert!(
+        server.buffered_amount() < 17 << 10,
+        "{}",
+        server.buffered_amount()
+    );
     assert_eq!(events(&mut server).len(), 1000);
     let frames = parse_frames(&drain(&mut server).0);
-    assert_eq!(
-        frames,
-        [(OpCode::Pong, true, 999u32.to_be_bytes().to_vec())]
+    assert!(frames.len() < 200, "{}", frames.len());
+    assert_eq!(frames.last().unwrap().2[..4], 999u32.to_be_bytes());
+}
+
+#[test]
+fn a_message_can_be_answered_before_a_later_violation_is_acted_on() {
+    let now = Instant::now();
+    let mut server = open_server(config(), now);
+    // One read: a message, then a frame with a reserved opcode.
+    server.handle_data(
+        now,
+        &[client_frame(0x81, b"Hello"), client_frame(0x85, b"")].concat(),
     );
+    let Some(Event::Message(message)) = server.poll_event() else {
+        panic!()
+    };
+    server.send(message).unwrap();
+    let evs = events(&mut server);
+    assert_eq!(closed(&evs).unwrap().code, CloseCode::PROTOCOL_ERROR);
+    let frames = parse_frames(&drain(&mut server).0);
+    assert_eq!(frames[0], (OpCode::Text, true, b"Hello".to_vec()));
+    assert_eq!(frames[1].0, OpCode::Close);
+}
+
+#[test]
+fn a_message_read_together_with_the_close_is_answered_before_the_echo() {
+    let now = Instant::now();
+    let mut server = open_server(config(), now);
+    server.handle_data(
+        now,
+        &[
+            client_frame(0x81, b"a"),
+            client_frame(0x81, b"b"),
+            client_frame(0x88, &[0x03, 0xe8]),
+        ]
+        .concat(),
+    );
+    // The transport also ended right away.
+    server.handle_eof(now);
+    let mut echoed = Vec::new();
+    let mut last = None;
+    while let Some(event) = server.poll_event() {
+        if let Event::Message(m) = &event {
+            server.send(m.clone()).unwrap();
+            echoed.push(m.as_bytes().to_vec());
+        }
+        last = Some(event);
+    }
+    assert_eq!(echoed, [b"a".to_vec(), b"b".to_vec()]);
+    let Some(Event::Closed(c)) = last else {
+        panic!("{last:?}")
+    };
+    assert!(c.is_clean(), "{c:?}");
+    let frames = parse_frames(&drain(&mut server).0);
+    let ops: Vec<_> = frames.iter().map(|f| f.0).collect();
+    assert_eq!(ops, [OpCode::Text, OpCode::Text, OpCode::Close]);
 }
 
 #[test]

@@ -131,6 +131,7 @@ impl Connection {
         self.timers.stop_all();
         self.recv = Default::default();
         self.pending_pong = None;
+        self.paused = false;
         let closing = &self.closing;
         let (code, reason) = match (&closing.error, &closing.received) {
             (Some(Error::Protocol(e)), _) => {

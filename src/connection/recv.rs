@@ -23,6 +23,8 @@ pub(crate) struct FrameReader {
     message: Option<IncomingMessage>,
     /// UTF-8 state of the text message in progress.
     utf8: Utf8Validator,
+    /// A data message was just delivered.
+    delivered: bool,
 }
 
 #[derive(Debug)]
@@ -90,6 +92,11 @@ impl Connection {
             let payload = self.recv.split_to(frame.len);
             self.reader.frame = None;
             self.complete_frame(now, header, payload);
+            if std::mem::take(&mut self.reader.delivered) && !self.recv.is_empty() {
+                // Let the application see (and answer) this message first.
+                self.paused = true;
+                return;
+            }
         }
     }
 
@@ -163,7 +170,7 @@ impl Connection {
             OpCode::Ping => {
                 let payload = payload.freeze();
                 if self.config.auto_pong && self.closing.sent.is_none() {
-                    self.pending_pong = Some(payload.clone());
+                    self.answer_ping(payload.clone());
                 }
                 self.events.push_back(Event::Ping(payload));
             }
@@ -283,6 +290,7 @@ impl Connection {
             }
         };
         self.events.push_back(Event::Message(message));
+        self.reader.delivered = true;
     }
 
     /// Restarts the keepalive countdown: any inbound byte is a sign of

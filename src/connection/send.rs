@@ -11,6 +11,9 @@ use crate::error::SendError;
 use crate::frame::{FrameHeader, OpCode, RSV1, apply_mask, encode_header};
 use crate::utf8::Utf8Validator;
 
+/// Pongs are written at once while less than this is waiting to be sent.
+const EAGER_PONG_LIMIT: usize = 16 << 10;
+
 /// The kind of a data message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MessageKind {
@@ -141,6 +144,18 @@ impl Connection {
         self.check_can_send()?;
         self.encode_frame(opcode, true, payload);
         Ok(())
+    }
+
+    /// Answers a ping at once while little output is waiting; past that,
+    /// only the latest ping is answered when output is next taken (RFC 6455
+    /// §5.5.3), so a ping flood cannot grow the queue.
+    pub(super) fn answer_ping(&mut self, payload: Bytes) {
+        if self.out.queued() < EAGER_PONG_LIMIT {
+            self.flush_pending_pong();
+            self.encode_frame(OpCode::Pong, true, &payload[..]);
+        } else {
+            self.pending_pong = Some(payload);
+        }
     }
 
     /// Writes the answer to the latest ping, if one is waiting.
