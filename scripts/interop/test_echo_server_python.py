@@ -212,6 +212,31 @@ def test_custom_header_and_origin(echo_server, client, compression):
         assert "http://example.test" in log
 
 
+# ---- websockets-specific --------------------------------------------------
+
+
+def test_websockets_fragmented_message(echo_server, compression):
+    """websockets sends an iterable as one fragmented message; the server
+    reassembles it and echoes one message."""
+    server = echo_server(deflate=compression == "deflate")
+
+    async def go():
+        client = CLIENTS["websockets"]()
+        await open_client(client, server, compression)
+        try:
+            parts = ["frag-1 ", "", "ü😀 ", "x" * 70000]
+            await client.ws.send(iter(parts))
+            assert await client.recv() == "".join(parts)
+            bparts = [b"\x00\x01", b"\xff" * 1000]
+            await client.ws.send(iter(bparts))
+            assert await client.recv() == b"".join(bparts)
+            assert (await client.close(1000))[0] == 1000
+        finally:
+            await client.abort()
+
+    run(go())
+
+
 # ---- aiohttp-specific -----------------------------------------------------
 
 

@@ -232,3 +232,21 @@ def test_aiohttp_server_heartbeat(compression):
             assert server.closes and server.closes[0][0] == 1000, server.closes
 
     run(go())
+
+
+def test_wscat_heartbeat_answered(server_cls, compression):
+    """wscat --heartbeat 1 pings an idle server, which answers: the
+    connection is still up after 2.5 s and still echoes."""
+
+    async def go():
+        async with server_cls(deflate=compression == "deflate") as server:
+            async with Wscat(server.url, *wscat_args(compression, "--heartbeat", "1")) as w:
+                await expect_handshake_lines(w, compression)
+                await asyncio.sleep(2.5)
+                await w.send_line("still here")
+                assert await w.read_line() == "still here", w.stderr
+                await w.close_stdin()
+                assert await w.wait() == 0, w.stderr
+            assert [c for c, _ in server.closes] == [1000], server.closes
+
+    run(go())

@@ -99,3 +99,37 @@ def test_protocol_error_exits_nonzero(frame, desc):
         assert struct.unpack("!H", seen[0][1][:2])[0] == expected, seen
 
     run(go())
+
+
+def test_wscat_heartbeat_closes_silent_server():
+    """wscat --heartbeat 1 against a server that never answers pings: wscat
+    pings after about 1 s of silence, then fails the connection with 1011
+    and exits non-zero."""
+    frames = []
+
+    async def after(reader, writer):
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        while loop.time() - start < 8:
+            try:
+                opcode, payload = await asyncio.wait_for(read_frame(reader), 8)
+            except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
+                return
+            frames.append((round(loop.time() - start, 2), opcode, payload))
+            if opcode == 0x8:
+                return
+
+    async def go():
+        server, url = await raw_server(after)
+        async with server:
+            async with Wscat(url, "--heartbeat", "1") as w:
+                rc = await w.wait(timeout=12)
+                assert rc != 0, w.stderr
+                assert any(l.startswith("error:") for l in w.stderr_lines), w.stderr
+        opcodes = [f[1] for f in frames]
+        assert 0x9 in opcodes, f"no ping from wscat: {frames}"
+        assert opcodes[-1] == 0x8, f"no close frame from wscat: {frames}"
+        assert struct.unpack("!H", frames[-1][2][:2])[0] == 1011, frames
+        assert frames[0][0] >= 0.5, f"pinged before 1 s of silence: {frames}"
+
+    run(go())
