@@ -53,6 +53,7 @@ impl Keepalive {
 /// | `max_handshake_size` | 16 KiB | a longer HTTP head: 431 (server) or failure (client) |
 /// | `max_headers` | 64 | more headers: 431 (server) or failure (client) |
 /// | `max_rejection_body` | 64 KiB | how much of a non-101 answer's body a client keeps |
+/// | `max_fragments` | 131072 | more frames in one message fail with 1009 |
 /// | `max_outgoing_frame_size` | none | messages longer than this are sent in fragments |
 /// | `auto_pong` | on | pings are answered by the engine |
 /// | `handshake_timeout` | 10 s | the whole HTTP head must arrive in time |
@@ -67,6 +68,7 @@ pub struct Config {
     pub(crate) max_handshake_size: usize,
     pub(crate) max_headers: usize,
     pub(crate) max_rejection_body: usize,
+    pub(crate) max_fragments: usize,
     pub(crate) max_outgoing_frame_size: Option<usize>,
     pub(crate) auto_pong: bool,
     pub(crate) handshake_timeout: Option<Duration>,
@@ -84,6 +86,7 @@ impl Default for Config {
             max_handshake_size: 16 << 10,
             max_headers: 64,
             max_rejection_body: 64 << 10,
+            max_fragments: 1 << 17,
             max_outgoing_frame_size: None,
             auto_pong: true,
             handshake_timeout: Some(Duration::from_secs(10)),
@@ -130,6 +133,11 @@ impl Config {
     setting!(
         /// Most bytes of a rejection's body a client keeps.
         max_rejection_body, get_max_rejection_body: usize
+    );
+    setting!(
+        /// Most frames one message may arrive in (a flood of empty
+        /// continuation frames is cut off here).
+        max_fragments, get_max_fragments: usize
     );
     setting!(
         /// Split outgoing messages into frames of at most this many bytes.

@@ -6,6 +6,7 @@ mod handshake;
 mod recv;
 mod send;
 mod state;
+mod stats;
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -14,6 +15,7 @@ use bytes::{Bytes, BytesMut};
 
 pub use send::MessageKind;
 pub use state::{Role, State};
+pub use stats::Stats;
 
 use crate::config::Config;
 use crate::deflate::{DeflateParams, DeflateState, EXTENSION_NAME};
@@ -93,6 +95,9 @@ pub struct Connection {
     /// The latest time any input method was given, for work resumed from
     /// `poll_event`.
     last_now: Instant,
+    stats: Stats,
+    /// Ping and pong events queued and not yet taken.
+    queued_control_events: usize,
 }
 
 impl std::fmt::Debug for Connection {
@@ -126,6 +131,8 @@ impl Connection {
             paused: false,
             eof_pending: false,
             last_now: now,
+            stats: Stats::default(),
+            queued_control_events: 0,
         }
     }
 
@@ -181,6 +188,7 @@ impl Connection {
         if self.discarding_input() {
             return;
         }
+        self.stats.bytes_received += data.len() as u64;
         self.recv.extend_from_slice(data);
         self.process_input(now);
     }
@@ -201,6 +209,7 @@ impl Connection {
         let result = read(self.recv.get_mut(start..).unwrap_or_default());
         let n = *result.as_ref().unwrap_or(&0);
         self.recv.truncate(start + n.min(max));
+        self.stats.bytes_received += n.min(max) as u64;
         if result.is_ok() {
             if n == 0 && max > 0 {
                 self.handle_eof(now);
@@ -322,7 +331,11 @@ impl Connection {
                 self.on_eof(now);
             }
         }
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if matches!(event, Some(Event::Ping(_) | Event::Pong(_))) {
+            self.queued_control_events -= 1;
+        }
+        event
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should be called next.
@@ -351,6 +364,11 @@ impl Connection {
     /// [`poll_transmit`](Self::poll_transmit).
     pub fn buffered_amount(&self) -> usize {
         self.out.queued()
+    }
+
+    /// Running totals of what the connection received.
+    pub fn stats(&self) -> Stats {
+        self.stats
     }
 
     /// The configuration.

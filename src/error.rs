@@ -56,6 +56,9 @@ pub enum ProtocolError {
         /// The configured limit.
         limit: usize,
     },
+    /// A message in more frames than the configured maximum.
+    #[error("message arrived in more than {0} frames")]
+    TooManyFragments(usize),
     /// A text message that is not valid UTF-8.
     #[error("text message is not valid UTF-8")]
     InvalidUtf8,
@@ -88,7 +91,9 @@ impl ProtocolError {
     pub fn close_code(&self) -> CloseCode {
         use ProtocolError::*;
         match self {
-            FrameTooLarge { .. } | MessageTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
+            FrameTooLarge { .. } | MessageTooLarge { .. } | TooManyFragments(_) => {
+                CloseCode::MESSAGE_TOO_BIG
+            }
             InvalidUtf8 | InvalidCloseReason => CloseCode::INVALID_PAYLOAD,
             KeepaliveTimeout => CloseCode::INTERNAL_ERROR,
             CloseTimeout | UnexpectedEof => CloseCode::ABNORMAL,

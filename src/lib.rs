@@ -19,7 +19,7 @@ mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
 pub use config::{Config, Keepalive};
-pub use connection::{Connection, MessageKind, Role, State};
+pub use connection::{Connection, MessageKind, Role, State, Stats};
 pub use entropy::{Entropy, EntropySource};
 pub use error::{Error, HandshakeError, ProtocolError, SendError};
 pub use event::{Closed, Event, Initiator, Message, Text};

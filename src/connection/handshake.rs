@@ -46,7 +46,9 @@ impl Connection {
             return;
         };
         let max = self.config.max_handshake_size;
-        let end = match scanner.find_end(&self.recv) {
+        let found = scanner.find_end(&self.recv);
+        self.stats.head_bytes_scanned += scanner.take_examined();
+        let end = match found {
             Some(end) if end <= max => end,
             Some(_) => return self.fail_request(HandshakeError::HeadTooLarge(max)),
             None if self.recv.len() > max => {
@@ -145,7 +147,9 @@ impl Connection {
             max_headers: self.config.max_headers,
             max_body: self.config.max_rejection_body,
         };
-        match client.parser.advance(&mut self.recv, &check) {
+        let progress = client.parser.advance(&mut self.recv, &check);
+        self.stats.head_bytes_scanned += client.parser.take_examined();
+        match progress {
             ResponseProgress::Partial => {}
             ResponseProgress::Accepted(negotiated) => {
                 if let Some(config) = &self.config.deflate {

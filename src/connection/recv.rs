@@ -48,7 +48,12 @@ struct IncomingMessage {
     inflated: Vec<u8>,
     /// RSV1 was set on the first frame (permessage-deflate).
     compressed: bool,
+    /// Frames received so far.
+    frames: usize,
 }
+
+/// Ping and pong events kept for an application that is not reading.
+const MAX_QUEUED_CONTROL_EVENTS: usize = 64;
 
 impl Connection {
     /// Processes every complete frame (and any partial text payload) in the
@@ -91,6 +96,7 @@ impl Connection {
             let header = frame.header;
             let payload = self.recv.split_to(frame.len);
             self.reader.frame = None;
+            self.stats.frames_received += 1;
             self.complete_frame(now, header, payload);
             if std::mem::take(&mut self.reader.delivered) && !self.recv.is_empty() {
                 // Let the application see (and answer) this message first.
@@ -126,6 +132,9 @@ impl Connection {
         let in_progress = self.reader.message.as_ref();
         let (kind, compressed) = match (opcode, in_progress) {
             (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+            (OpCode::Continuation, Some(m)) if m.frames >= self.config.max_fragments => {
+                return Err(ProtocolError::TooManyFragments(self.config.max_fragments));
+            }
             (OpCode::Continuation, Some(m)) => (Some(m.kind), m.compressed),
             (OpCode::Text | OpCode::Binary, Some(_)) => {
                 return Err(ProtocolError::ExpectedContinuation);
@@ -172,11 +181,11 @@ impl Connection {
                 if self.config.auto_pong && self.closing.sent.is_none() {
                     self.answer_ping(payload.clone());
                 }
-                self.events.push_back(Event::Ping(payload));
+                self.report_control(Event::Ping(payload));
             }
             OpCode::Pong => {
                 self.awaiting_pong = false;
-                self.events.push_back(Event::Pong(payload.freeze()));
+                self.report_control(Event::Pong(payload.freeze()));
             }
             OpCode::Close => match CloseFrame::parse(&payload) {
                 Ok(frame) => self.on_close_frame(now, frame),
@@ -213,6 +222,7 @@ impl Connection {
                             kind,
                             data: payload,
                             inflated: Vec::new(),
+                            frames: 1,
                             compressed,
                         });
                     }
@@ -222,10 +232,12 @@ impl Connection {
                     kind,
                     data: BytesMut::new(),
                     inflated: Vec::new(),
+                    frames: 0,
                     compressed,
                 }
             }
         };
+        message.frames += 1;
         if message.compressed {
             self.inflate_frame(&mut message, &payload, header.fin)?;
         } else {
@@ -277,6 +289,18 @@ impl Connection {
         Ok(())
     }
 
+    /// Queues a ping or pong event unless the application has fallen
+    /// behind by [`MAX_QUEUED_CONTROL_EVENTS`]: a flood must not grow the
+    /// queue while nobody reads it.
+    fn report_control(&mut self, event: Event) {
+        if self.queued_control_events >= MAX_QUEUED_CONTROL_EVENTS {
+            self.stats.control_events_dropped += 1;
+            return;
+        }
+        self.queued_control_events += 1;
+        self.events.push_back(event);
+    }
+
     fn deliver(&mut self, now: Instant, kind: MessageKind, data: Bytes) {
         let message = match kind {
             MessageKind::Binary => Message::Binary(data),
@@ -290,6 +314,7 @@ impl Connection {
             }
         };
         self.events.push_back(Event::Message(message));
+        self.stats.messages_received += 1;
         self.reader.delivered = true;
     }
 

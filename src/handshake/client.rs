@@ -324,6 +324,11 @@ pub(crate) struct ResponseCheck<'a> {
 }
 
 impl ResponseParser {
+    /// Head bytes examined since the last call.
+    pub(crate) fn take_examined(&mut self) -> u64 {
+        self.scanner.take_examined()
+    }
+
     pub(crate) fn advance(
         &mut self,
         buf: &mut BytesMut,

@@ -7,6 +7,8 @@
 #[derive(Clone, Debug, Default)]
 pub(crate) struct HeadScanner {
     scanned: usize,
+    /// Bytes examined since last taken.
+    examined: u64,
 }
 
 impl HeadScanner {
@@ -16,6 +18,7 @@ impl HeadScanner {
         // Step back so a terminator split across calls is still seen.
         let start = self.scanned.saturating_sub(2);
         let window = buf.get(start..).unwrap_or_default();
+        self.examined += window.len() as u64;
         let mut found = None;
         for (i, _) in window.iter().enumerate().filter(|(_, b)| **b == b'\n') {
             let after = window.get(i + 1..).unwrap_or_default();
@@ -30,6 +33,11 @@ impl HeadScanner {
         }
         self.scanned = buf.len();
         found
+    }
+
+    /// Bytes examined since the last call (for [`Stats`](crate::Stats)).
+    pub(crate) fn take_examined(&mut self) -> u64 {
+        std::mem::take(&mut self.examined)
     }
 }
 
