@@ -171,6 +171,7 @@ def test_subprotocol_no_overlap(echo_server, client, compression):
 @pytest.mark.parametrize(
     "code,reason",
     [(1000, "normal"), (1001, "going away"), (3000, "registered 3000"), (4999, "private ✓")],
+    ids=["1000", "1001", "3000", "4999"],
 )
 def test_client_close_code_echoed(echo_server, client, compression, code, reason):
     server = echo_server(deflate=compression == "deflate")

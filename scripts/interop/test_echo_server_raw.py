@@ -58,7 +58,11 @@ def test_101_headers_server_without_protocols(echo_server):
         ws.close()
 
 
-@pytest.mark.parametrize("code,reason", [(1000, ""), (1001, "bye"), (3000, "x" * 100), (4999, "✓ done")])
+@pytest.mark.parametrize(
+    "code,reason",
+    [(1000, ""), (1001, "bye"), (3000, "x" * 100), (4999, "✓ done")],
+    ids=["1000", "1001", "3000", "4999"],
+)
 def test_close_frame_echo(echo_server, code, reason):
     """Client closes; the server's close frame carries the same code, then
     the server closes the TCP connection."""

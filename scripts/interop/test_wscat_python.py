@@ -141,9 +141,9 @@ WSCAT_EXIT_POLICY = pytest.mark.xfail(
 @pytest.mark.parametrize(
     "code,reason",
     [
-        (1001, "going away"),
-        pytest.param(3000, "app-defined", marks=WSCAT_EXIT_POLICY),
-        pytest.param(4999, "private ✓", marks=WSCAT_EXIT_POLICY),
+        pytest.param(1001, "going away", id="1001"),
+        pytest.param(3000, "app-defined", marks=WSCAT_EXIT_POLICY, id="3000"),
+        pytest.param(4999, "private ✓", marks=WSCAT_EXIT_POLICY, id="4999"),
     ],
 )
 def test_server_closes(server_cls, compression, code, reason):
