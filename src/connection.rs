@@ -3,6 +3,7 @@
 
 mod closing;
 mod handshake;
+mod inflating;
 mod recv;
 mod send;
 mod state;
@@ -20,7 +21,7 @@ pub use stats::Stats;
 use crate::config::Config;
 use crate::deflate::{DeflateParams, DeflateState, EXTENSION_NAME};
 use crate::entropy::Entropy;
-use crate::error::SendError;
+use crate::error::{HandshakeError, SendError};
 use crate::event::{Event, Message};
 use crate::handshake::{Accept, ClientRequest, Negotiated, Response};
 use crate::timer::{Timer, TimerTable};
@@ -390,7 +391,16 @@ impl Connection {
         match self.phase {
             Phase::AwaitingRequest(_) => self.read_request(),
             Phase::AwaitingResponse(_) => self.read_response(now),
-            Phase::AwaitingDecision(_) | Phase::Closed => {}
+            Phase::AwaitingDecision(_) => {
+                // A client must wait for the 101 before sending frames; a
+                // little early data is tolerated, a stream of it is not.
+                if self.recv.len() > self.config.max_handshake_size {
+                    self.fail_request(HandshakeError::Malformed(
+                        "data sent before the handshake completed".into(),
+                    ));
+                }
+            }
+            Phase::Closed => {}
             Phase::Open | Phase::Closing => {
                 self.reset_keepalive(now);
                 if !self.paused {

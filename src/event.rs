@@ -15,12 +15,13 @@ use crate::handshake::{Negotiated, Request, Response};
 pub enum Event {
     /// Server: a valid upgrade request; answer with
     /// [`accept`](crate::Connection::accept) or
-    /// [`reject`](crate::Connection::reject).
-    Request(Request),
+    /// [`reject`](crate::Connection::reject). (Boxed, like `Rejected`, so
+    /// the common events stay small.)
+    Request(Box<Request>),
     /// The handshake completed; the connection is open.
     Connected(Negotiated),
     /// Client: the server answered with a status other than 101.
-    Rejected(Response),
+    Rejected(Box<Response>),
     /// A complete message.
     Message(Message),
     /// A ping (already answered when auto-pong is on).

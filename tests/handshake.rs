@@ -23,7 +23,7 @@ fn request_event(events: &[Event]) -> wsproto::Request {
     events
         .iter()
         .find_map(|e| match e {
-            Event::Request(r) => Some(r.clone()),
+            Event::Request(r) => Some((**r).clone()),
             _ => None,
         })
         .expect("a Request event")

@@ -64,7 +64,8 @@ impl Connection {
         match parsed {
             RequestParse::Valid(request) => {
                 self.timers.stop(Timer::Handshake);
-                self.events.push_back(Event::Request(request.clone()));
+                self.events
+                    .push_back(Event::Request(Box::new(request.clone())));
                 self.phase = Phase::AwaitingDecision(Box::new(request));
             }
             RequestParse::Invalid(error) => self.fail_request(error),
@@ -176,7 +177,7 @@ impl Connection {
 
     fn client_rejected(&mut self, response: Response) {
         let status = response.status;
-        self.events.push_back(Event::Rejected(response));
+        self.events.push_back(Event::Rejected(Box::new(response)));
         self.end_handshake(HandshakeError::Rejected(status), Initiator::Remote);
     }
 

@@ -8,7 +8,6 @@ use bytes::{Buf, Bytes, BytesMut};
 use super::state::Phase;
 use super::{Connection, MessageKind};
 use crate::close::CloseFrame;
-use crate::deflate::InflateError;
 use crate::error::ProtocolError;
 use crate::event::{Event, Message, Text};
 use crate::frame::{FrameHeader, OpCode, RSV1, apply_mask, decode_header};
@@ -18,34 +17,41 @@ use crate::utf8::Utf8Validator;
 #[derive(Debug, Default)]
 pub(crate) struct FrameReader {
     /// The frame whose payload is arriving.
-    frame: Option<IncomingFrame>,
+    pub(super) frame: Option<IncomingFrame>,
     /// The data message in progress (first frame seen, FIN not yet).
-    message: Option<IncomingMessage>,
+    pub(super) message: Option<IncomingMessage>,
     /// UTF-8 state of the text message in progress.
-    utf8: Utf8Validator,
+    pub(super) utf8: Utf8Validator,
     /// A data message was just delivered.
     delivered: bool,
 }
 
 #[derive(Debug)]
-struct IncomingFrame {
-    header: FrameHeader,
-    len: usize,
+pub(super) struct IncomingFrame {
+    pub(super) header: FrameHeader,
+    /// Payload bytes still to come (or, uncompressed, the payload length:
+    /// the payload stays in the buffer until the frame is complete).
+    pub(super) len: usize,
     /// Payload bytes at the front of the receive buffer already unmasked
     /// (and, for text, validated).
     ready: usize,
+    /// Payload bytes already consumed (compressed frames are inflated and
+    /// dropped as they arrive); the masking key continues from here.
+    pub(super) offset: usize,
     /// Whether the payload is text that must be validated as it arrives.
     text: bool,
+    /// Part of a compressed message: inflated as it arrives.
+    pub(super) compressed: bool,
 }
 
 #[derive(Debug)]
-struct IncomingMessage {
-    kind: MessageKind,
+pub(super) struct IncomingMessage {
+    pub(super) kind: MessageKind,
     /// The payload so far, when not compressed.
     data: BytesMut,
     /// The inflated payload so far, when compressed (a `Vec` so its growth
     /// can be held to the message limit).
-    inflated: Vec<u8>,
+    pub(super) inflated: Vec<u8>,
     /// RSV1 was set on the first frame (permessage-deflate).
     compressed: bool,
     /// Frames received so far.
@@ -66,12 +72,23 @@ impl Connection {
                     Ok(Some((header, header_len))) => match self.check_header(&header) {
                         Ok(frame) => {
                             self.recv.advance(header_len);
-                            self.reader.frame = Some(frame);
+                            self.begin_frame(frame);
                         }
                         Err(error) => return self.fail(now, error),
                     },
                     Err(error) => return self.fail(now, error),
                 }
+            }
+            if self.reader.frame.as_ref().is_some_and(|f| f.compressed) {
+                match self.inflate_arrived() {
+                    Ok(true) => self.complete_compressed_frame(now),
+                    Ok(false) => return,
+                    Err(error) => return self.fail(now, error),
+                }
+                if self.pause_after_delivery() {
+                    return;
+                }
+                continue;
             }
             let Some(frame) = self.reader.frame.as_mut() else {
                 return;
@@ -98,12 +115,44 @@ impl Connection {
             self.reader.frame = None;
             self.stats.frames_received += 1;
             self.complete_frame(now, header, payload);
-            if std::mem::take(&mut self.reader.delivered) && !self.recv.is_empty() {
-                // Let the application see (and answer) this message first.
-                self.paused = true;
+            if self.pause_after_delivery() {
                 return;
             }
         }
+    }
+
+    /// After a delivered message, stops parsing while more input waits,
+    /// so the application can see (and answer) the message first.
+    fn pause_after_delivery(&mut self) -> bool {
+        if std::mem::take(&mut self.reader.delivered) && !self.recv.is_empty() {
+            self.paused = true;
+        }
+        self.paused
+    }
+
+    /// Takes an accepted header: counts the message's frames, and opens a
+    /// compressed message at once, since its payload is inflated as it
+    /// arrives.
+    fn begin_frame(&mut self, frame: IncomingFrame) {
+        match (frame.header.opcode, self.reader.message.as_mut()) {
+            (OpCode::Continuation, Some(message)) => message.frames += 1,
+            (OpCode::Text | OpCode::Binary, None) if frame.compressed => {
+                let kind = if frame.header.opcode == OpCode::Text {
+                    MessageKind::Text
+                } else {
+                    MessageKind::Binary
+                };
+                self.reader.message = Some(IncomingMessage {
+                    kind,
+                    data: BytesMut::new(),
+                    inflated: Vec::new(),
+                    compressed: true,
+                    frames: 1,
+                });
+            }
+            _ => {}
+        }
+        self.reader.frame = Some(frame);
     }
 
     /// Checks a header against the role, the negotiated extensions, the
@@ -164,17 +213,17 @@ impl Connection {
             header: *header,
             len: usize::try_from(header.payload_len).unwrap_or(usize::MAX),
             ready: 0,
+            offset: 0,
             // Compressed text is validated after inflating.
             text: kind == Some(MessageKind::Text) && !compressed,
+            compressed,
         })
     }
 
     fn complete_frame(&mut self, now: Instant, header: FrameHeader, payload: BytesMut) {
         match header.opcode {
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
-                if let Err(error) = self.complete_data_frame(now, header, payload) {
-                    self.fail(now, error);
-                }
+                self.complete_data_frame(now, header, payload);
             }
             OpCode::Ping => {
                 let payload = payload.freeze();
@@ -194,99 +243,38 @@ impl Connection {
         }
     }
 
-    fn complete_data_frame(
-        &mut self,
-        now: Instant,
-        header: FrameHeader,
-        payload: BytesMut,
-    ) -> Result<(), ProtocolError> {
-        let mut message = match header.opcode {
-            OpCode::Continuation => match self.reader.message.take() {
-                Some(message) => message,
-                None => return Ok(()),
-            },
-            opcode => {
-                let kind = if opcode == OpCode::Text {
-                    MessageKind::Text
-                } else {
-                    MessageKind::Binary
-                };
-                let compressed = header.rsv & RSV1 != 0;
-                if !compressed {
-                    // The payload is already unmasked and validated: hand
-                    // it over as it lies in the receive buffer.
-                    if header.fin {
-                        self.deliver(now, kind, payload.freeze());
-                    } else {
-                        self.reader.message = Some(IncomingMessage {
-                            kind,
-                            data: payload,
-                            inflated: Vec::new(),
-                            frames: 1,
-                            compressed,
-                        });
-                    }
-                    return Ok(());
-                }
-                IncomingMessage {
-                    kind,
-                    data: BytesMut::new(),
-                    inflated: Vec::new(),
-                    frames: 0,
-                    compressed,
-                }
-            }
-        };
-        message.frames += 1;
-        if message.compressed {
-            self.inflate_frame(&mut message, &payload, header.fin)?;
-        } else {
-            message.data.extend_from_slice(&payload);
-        }
-        if header.fin {
-            let data = if message.compressed {
-                Bytes::from(std::mem::take(&mut message.inflated))
+    /// Completes an uncompressed data frame.
+    fn complete_data_frame(&mut self, now: Instant, header: FrameHeader, payload: BytesMut) {
+        if header.opcode != OpCode::Continuation {
+            let kind = if header.opcode == OpCode::Text {
+                MessageKind::Text
             } else {
-                message.data.freeze()
+                MessageKind::Binary
             };
-            self.deliver(now, message.kind, data);
-        } else {
-            self.reader.message = Some(message);
+            if header.fin {
+                // Unmasked and validated in place: hand the payload over as
+                // it lies in the receive buffer.
+                self.deliver(now, kind, payload.freeze());
+            } else {
+                self.reader.message = Some(IncomingMessage {
+                    kind,
+                    data: payload,
+                    inflated: Vec::new(),
+                    compressed: false,
+                    frames: 1,
+                });
+            }
+            return;
         }
-        Ok(())
-    }
-
-    /// Inflates one frame of a compressed message, within the message
-    /// size limit, and validates the text it yields.
-    fn inflate_frame(
-        &mut self,
-        message: &mut IncomingMessage,
-        payload: &[u8],
-        last: bool,
-    ) -> Result<(), ProtocolError> {
-        let Some(deflate) = self.deflate.as_mut() else {
-            return Err(ProtocolError::ReservedBits);
+        let Some(message) = self.reader.message.as_mut() else {
+            return;
         };
-        let before = message.inflated.len();
-        let limit = self.config.max_message_size;
-        deflate
-            .decompressor
-            .inflate(payload, last, &mut message.inflated, limit)
-            .map_err(|error| match error {
-                InflateError::TooLarge => ProtocolError::MessageTooLarge {
-                    size: message.inflated.len() as u64,
-                    limit,
-                },
-                InflateError::Corrupt => ProtocolError::CorruptCompressedData,
-            })?;
-        if message.kind == MessageKind::Text {
-            let fresh = message.inflated.get(before..).unwrap_or_default();
-            self.reader
-                .utf8
-                .feed(fresh)
-                .map_err(|_| ProtocolError::InvalidUtf8)?;
+        message.data.extend_from_slice(&payload);
+        if header.fin {
+            if let Some(message) = self.reader.message.take() {
+                self.deliver(now, message.kind, message.data.freeze());
+            }
         }
-        Ok(())
     }
 
     /// Queues a ping or pong event unless the application has fallen
@@ -301,7 +289,7 @@ impl Connection {
         self.events.push_back(event);
     }
 
-    fn deliver(&mut self, now: Instant, kind: MessageKind, data: Bytes) {
+    pub(super) fn deliver(&mut self, now: Instant, kind: MessageKind, data: Bytes) {
         let message = match kind {
             MessageKind::Binary => Message::Binary(data),
             MessageKind::Text => {

@@ -56,8 +56,8 @@ pub struct Negotiated {
     pub subprotocol: Option<String>,
     /// The extensions in force, as the server answered them.
     pub extensions: Vec<Extension>,
-    /// The peer's handshake headers: the response headers on a client, the
-    /// request headers on a server.
+    /// The server's response headers, on a client. Empty on a server: the
+    /// request's headers came with [`Event::Request`](crate::Event::Request).
     pub headers: Headers,
 }
 

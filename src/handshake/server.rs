@@ -127,10 +127,12 @@ impl Request {
         }
         accept.headers.write_to(&mut out);
         out.extend_from_slice(b"\r\n");
+        // The request's headers already reached the application with the
+        // request; an open connection does not keep a second copy.
         let negotiated = Negotiated {
             subprotocol: accept.subprotocol.clone(),
             extensions,
-            headers: self.headers.clone(),
+            headers: Headers::new(),
         };
         Ok((out, negotiated))
     }

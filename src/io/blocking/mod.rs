@@ -110,7 +110,7 @@ pub fn client<S: Read + Write + Transport>(
     loop {
         match ws.next_event(None)? {
             Some(Event::Connected(_)) => return Ok(ws),
-            Some(Event::Rejected(response)) => return Err(Error::Rejected(Box::new(response))),
+            Some(Event::Rejected(response)) => return Err(Error::Rejected(response)),
             Some(Event::Closed(closed)) => return Err(Error::from_handshake(closed)),
             _ => {}
         }

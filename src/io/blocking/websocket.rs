@@ -117,7 +117,7 @@ impl<S: Read + Write + Transport> WebSocket<S> {
                 Event::Pong(payload) => Incoming::Pong(payload),
                 Event::CloseReceived(frame) => Incoming::Close(frame),
                 Event::Closed(closed) => return Err(Error::Closed(closed)),
-                Event::Rejected(response) => return Err(Error::Rejected(Box::new(response))),
+                Event::Rejected(response) => return Err(Error::Rejected(response)),
                 Event::Request(_) | Event::Connected(_) => continue,
             };
             return Ok(Some(incoming));
