@@ -392,9 +392,13 @@ impl Connection {
             Phase::AwaitingRequest(_) => self.read_request(),
             Phase::AwaitingResponse(_) => self.read_response(now),
             Phase::AwaitingDecision(_) => {
-                // A client must wait for the 101 before sending frames; a
-                // little early data is tolerated, a stream of it is not.
-                if self.recv.len() > self.config.max_handshake_size {
+                // A client must wait for the 101 before sending frames;
+                // up to one largest frame of early data is tolerated.
+                let limit = self
+                    .config
+                    .max_frame_size
+                    .max(self.config.max_handshake_size);
+                if self.recv.len() > limit.saturating_add(crate::frame::MAX_HEADER_LEN) {
                     self.fail_request(HandshakeError::Malformed(
                         "data sent before the handshake completed".into(),
                     ));

@@ -346,12 +346,10 @@ fn compressed_frames_carry_rsv1_on_the_first_frame_only() {
     );
     server.send_text(&"hello ".repeat(20)).unwrap();
     let (bytes, _) = drain(&mut server);
-    let mut rest = &bytes[..];
-    let mut firsts = Vec::new();
-    while let Ok(Some((h, len))) = wsproto::frame::decode_header(rest) {
-        firsts.push((h.rsv, h.opcode));
-        rest = &rest[len + h.payload_len as usize..];
-    }
+    let firsts: Vec<_> = common::frames(&bytes)
+        .into_iter()
+        .map(|(h, _)| (h.rsv, h.opcode))
+        .collect();
     assert!(firsts.len() > 1);
     assert_eq!(firsts[0], (0b100, wsproto::frame::OpCode::Text));
     assert!(
@@ -599,12 +597,10 @@ fn small_window_output_inflates_with_a_window_limited_zlib() {
             server.send_binary(piece.to_vec()).unwrap();
             let (bytes, _) = drain(&mut server);
             // Reassemble the frames' payloads.
-            let mut rest = &bytes[..];
-            let mut data = Vec::new();
-            while let Ok(Some((h, len))) = wsproto::frame::decode_header(rest) {
-                data.extend_from_slice(&rest[len..len + h.payload_len as usize]);
-                rest = &rest[len + h.payload_len as usize..];
-            }
+            let data: Vec<u8> = common::frames(&bytes)
+                .into_iter()
+                .flat_map(|(_, p)| p)
+                .collect();
             let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
             cases.push(format!("[{bits}, \"{}\", \"{}\"]", hex(&data), hex(piece)));
         }

@@ -13,35 +13,13 @@ mod common;
 use std::time::Instant;
 
 use bytes::Bytes;
-use common::{client_frame, closed, config, drain, events, frame, open_server};
+use common::{
+    client_frame, closed, config, drain, events, frame, open_server, parse_frames, sent_close_code,
+};
 use wsproto::frame::{OpCode, decode_header};
 use wsproto::{
     CloseCode, Config, Connection, Error, Event, Message, Negotiated, ProtocolError, Role,
 };
-
-/// Splits `bytes` into (opcode, fin, unmasked payload) frames.
-fn parse_frames(mut bytes: &[u8]) -> Vec<(OpCode, bool, Vec<u8>)> {
-    let mut out = Vec::new();
-    while !bytes.is_empty() {
-        let (header, len) = decode_header(bytes).unwrap().expect("complete frame");
-        let end = len + header.payload_len as usize;
-        let mut payload = bytes[len..end].to_vec();
-        if let Some(key) = header.mask {
-            wsproto::frame::apply_mask(&mut payload, key, 0);
-        }
-        out.push((header.opcode, header.fin, payload));
-        bytes = &bytes[end..];
-    }
-    out
-}
-
-/// The close code in the single close frame among `bytes`.
-fn sent_close_code(bytes: &[u8]) -> Option<u16> {
-    parse_frames(bytes)
-        .into_iter()
-        .find(|(op, _, _)| *op == OpCode::Close)
-        .map(|(_, _, p)| u16::from_be_bytes([p[0], p[1]]))
-}
 
 fn open_client(config: Config) -> Connection {
     Connection::from_upgraded(Role::Client, Negotiated::new(), config, Instant::now())

@@ -15,7 +15,7 @@ use std::net::{TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{REQUEST, client_frame, closed, config, drain, events, open_server};
+use common::{REQUEST, client_frame, closed, config, drain, events, open_server, sent_close_code};
 use wsproto::deflate::DeflateConfig;
 use wsproto::io::blocking::{self, Incoming};
 use wsproto::{Accept, CloseCode, Config, Connection, Error, HandshakeError, ProtocolError};
@@ -140,18 +140,6 @@ fn hostile_frames() -> Vec<(&'static str, Vec<u8>, u16)> {
     }
     cases.push(("a flood of empty continuation frames", flood, 1009));
     cases
-}
-
-fn sent_close_code(bytes: &[u8]) -> Option<u16> {
-    let mut rest = bytes;
-    while let Ok(Some((h, len))) = wsproto::frame::decode_header(rest) {
-        let payload = &rest[len..len + h.payload_len as usize];
-        if h.opcode == wsproto::frame::OpCode::Close {
-            return Some(u16::from_be_bytes([payload[0], payload[1]]));
-        }
-        rest = &rest[len + h.payload_len as usize..];
-    }
-    None
 }
 
 #[test]
@@ -356,7 +344,7 @@ fn a_loopback_server_survives_every_attack_and_keeps_serving() {
 #[test]
 fn data_piling_up_before_accept_is_bounded() {
     let now = Instant::now();
-    let mut server = Connection::server(config(), now);
+    let mut server = Connection::server(config().max_frame_size(20_000), now);
     server.handle_data(now, REQUEST.as_bytes());
     events(&mut server);
     // The application takes its time; the client floods frames meanwhile.

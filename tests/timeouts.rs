@@ -11,7 +11,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Pair, client_frame, closed, config, drain, events, open_server};
-use wsproto::frame::{OpCode, decode_header};
+use wsproto::frame::OpCode;
 use wsproto::{
     Accept, ClientRequest, CloseCode, Connection, Error, Event, HandshakeError, Keepalive,
     ProtocolError, State,
@@ -20,13 +20,10 @@ use wsproto::{
 const SECOND: Duration = Duration::from_secs(1);
 
 fn opcodes(bytes: &[u8]) -> Vec<OpCode> {
-    let mut out = Vec::new();
-    let mut rest = bytes;
-    while let Ok(Some((h, len))) = decode_header(rest) {
-        out.push(h.opcode);
-        rest = &rest[len + h.payload_len as usize..];
-    }
-    out
+    common::parse_frames(bytes)
+        .into_iter()
+        .map(|(op, _, _)| op)
+        .collect()
 }
 
 fn keepalive_server(now: Instant) -> Connection {

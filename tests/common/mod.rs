@@ -58,6 +58,40 @@ pub fn open_server(config: Config, now: Instant) -> Connection {
     server
 }
 
+/// Splits `bytes` into frames: each header with its unmasked payload.
+pub fn frames(mut bytes: &[u8]) -> Vec<(wsproto::frame::FrameHeader, Vec<u8>)> {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let (header, len) = wsproto::frame::decode_header(bytes)
+            .unwrap()
+            .expect("complete frame");
+        let end = len + header.payload_len as usize;
+        let mut payload = bytes[len..end].to_vec();
+        if let Some(key) = header.mask {
+            wsproto::frame::apply_mask(&mut payload, key, 0);
+        }
+        out.push((header, payload));
+        bytes = &bytes[end..];
+    }
+    out
+}
+
+/// Splits `bytes` into (opcode, fin, unmasked payload) frames.
+pub fn parse_frames(bytes: &[u8]) -> Vec<(wsproto::frame::OpCode, bool, Vec<u8>)> {
+    frames(bytes)
+        .into_iter()
+        .map(|(h, p)| (h.opcode, h.fin, p))
+        .collect()
+}
+
+/// The code of the first close frame among `bytes`.
+pub fn sent_close_code(bytes: &[u8]) -> Option<u16> {
+    parse_frames(bytes)
+        .into_iter()
+        .find(|(op, _, _)| *op == wsproto::frame::OpCode::Close)
+        .map(|(_, _, p)| u16::from_be_bytes([p[0], p[1]]))
+}
+
 /// A raw frame: `first` holds FIN, RSV and opcode bits.
 pub fn frame(first: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
     let mut out = vec![first];
