@@ -1,0 +1,240 @@
+//! The tokio echo server over TLS (`wss://`), for testing clients against
+//! a secure endpoint without a real certificate authority.
+//!
+//! ```text
+//! tls_echo_server [--listen ADDR] [--cert FILE --key FILE] [--write-cert FILE]
+//!                 [--protocol NAME]... [--no-deflate]
+//!                 [--max-message-size BYTES] [--heartbeat SECS]
+//! ```
+//!
+//! Without `--cert`/`--key` (PEM: the chain, leaf first, and its private
+//! key) it makes a throw-away CA at start-up and a certificate signed by
+//! it for `localhost`, `127.0.0.1` and the `--listen` host;
+//! `--write-cert FILE` writes that CA's certificate (PEM) for a client to
+//! trust, e.g. `wscat --ca FILE` or Python's `ssl.create_default_context(
+//! cafile=FILE)`. Defaults to `127.0.0.1:9443`; everything else is as in
+//! `tokio_echo_server`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use tokio::net::TcpListener;
+use wsproto::deflate::DeflateConfig;
+use wsproto::io::Error;
+use wsproto::io::tokio::tls::{self, tokio_rustls::TlsAcceptor};
+use wsproto::io::tokio::{self as ws, Incoming};
+use wsproto::{Accept, Config, Keepalive, SendError};
+
+const USAGE: &str = "usage: tls_echo_server [--listen ADDR] [--cert FILE --key FILE] \
+                     [--write-cert FILE] [--protocol NAME]... [--no-deflate] \
+                     [--max-message-size BYTES] [--heartbeat SECS]";
+
+#[derive(Default)]
+struct Options {
+    listen: String,
+    cert: Option<String>,
+    key: Option<String>,
+    write_cert: Option<String>,
+    protocols: Vec<String>,
+    max_message_size: usize,
+    heartbeat: Option<Duration>,
+    no_deflate: bool,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut options = Options {
+        listen: "127.0.0.1:9443".to_owned(),
+        max_message_size: 64 << 20,
+        ..Options::default()
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--listen" => options.listen = value("--listen")?,
+            "--cert" => options.cert = Some(value("--cert")?),
+            "--key" => options.key = Some(value("--key")?),
+            "--write-cert" => options.write_cert = Some(value("--write-cert")?),
+            "--protocol" => options.protocols.push(value("--protocol")?),
+            "--no-deflate" => options.no_deflate = true,
+            "--max-message-size" => {
+                let v = value("--max-message-size")?;
+                options.max_message_size = v.parse().map_err(|_| format!("bad size {v:?}"))?;
+            }
+            "--heartbeat" => {
+                let v = value("--heartbeat")?;
+                let secs: u64 = v.parse().map_err(|_| format!("bad seconds {v:?}"))?;
+                options.heartbeat = Some(Duration::from_secs(secs));
+            }
+            "-h" | "--help" => return Err(USAGE.to_owned()),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    if options.cert.is_some() != options.key.is_some() {
+        return Err(format!("--cert and --key go together\n{USAGE}"));
+    }
+    Ok(options)
+}
+
+/// A throw-away CA and a certificate it signed for `hosts`: (CA PEM,
+/// chain PEM, key PEM).
+fn generate(hosts: Vec<String>) -> Result<(String, String, String), rcgen::Error> {
+    let ca_key = KeyPair::generate()?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "wsproto tls_echo_server test CA");
+    let ca_cert = ca_params.self_signed(&ca_key)?;
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate()?;
+    let cert = CertificateParams::new(hosts)?.signed_by(&key, &issuer)?;
+    Ok((ca_cert.pem(), cert.pem(), key.serialize_pem()))
+}
+
+/// The server's chain and key, read or made (and the CA written out).
+fn identity(options: &Options) -> Result<(Vec<u8>, Vec<u8>), String> {
+    if let (Some(cert), Some(key)) = (&options.cert, &options.key) {
+        let read = |path: &str| std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"));
+        return Ok((read(cert)?, read(key)?));
+    }
+    let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    if let Some((host, _)) = options.listen.rsplit_once(':') {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if !hosts.iter().any(|h| h == host) {
+            hosts.push(host.to_owned());
+        }
+    }
+    let (ca, chain, key) =
+        generate(hosts).map_err(|e| format!("cannot make a certificate: {e}"))?;
+    if let Some(path) = &options.write_cert {
+        std::fs::write(path, &ca).map_err(|e| format!("cannot write {path}: {e}"))?;
+        eprintln!("wrote the CA certificate to {path}");
+    }
+    Ok((chain.into_bytes(), key.into_bytes()))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let options = match parse_args() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let acceptor = match identity(&options)
+        .and_then(|(chain, key)| tls::server_config(&chain, &key).map_err(|e| e.to_string()))
+    {
+        Ok(config) => TlsAcceptor::from(config),
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut config = Config::default()
+        .max_message_size(options.max_message_size)
+        .max_frame_size(options.max_message_size);
+    if !options.no_deflate {
+        config = config.deflate(Some(DeflateConfig::default()));
+    }
+    if let Some(interval) = options.heartbeat {
+        config = config.keepalive(Some(Keepalive::new(interval)));
+    }
+    let listener = match TcpListener::bind(&options.listen).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("error: cannot listen on {}: {e}", options.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!("tls_echo_server listening on wss://{}", options.listen);
+    let protocols: Arc<[String]> = options.protocols.into();
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                eprintln!("accept failed: {e}");
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let (acceptor, config, protocols) = (acceptor.clone(), config.clone(), protocols.clone());
+        tokio::spawn(async move {
+            let tls = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await;
+            let line = match tls {
+                Ok(Ok(stream)) => serve(stream, config, &protocols).await,
+                Ok(Err(e)) => format!("tls: {e}"),
+                Err(_) => "tls: handshake timed out".to_owned(),
+            };
+            eprintln!("{peer} {line}");
+        });
+    }
+}
+
+/// Runs one connection; describes how it went.
+async fn serve<S>(stream: S, config: Config, protocols: &[String]) -> String
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut path = String::from("-");
+    let mut subprotocol = String::from("-");
+    let accepted = ws::accept(stream, config, |request| {
+        path = request.target().to_owned();
+        let chosen = request.pick_subprotocol(protocols).map(str::to_owned);
+        if let Some(name) = &chosen {
+            subprotocol = name.clone();
+        }
+        Ok(Accept {
+            subprotocol: chosen,
+            ..Accept::new()
+        })
+    })
+    .await;
+    let mut ws = match accepted {
+        Ok(ws) => ws,
+        Err(e) => return format!("path={path} subprotocol={subprotocol} handshake: {e}"),
+    };
+    let extensions = match ws.negotiated().filter(|n| !n.extensions.is_empty()) {
+        Some(n) => format!(
+            "{:?}",
+            n.extensions
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => "-".to_owned(),
+    };
+    let end = loop {
+        match ws.recv().await {
+            Ok(Incoming::Message(message)) => match ws.send(message).await {
+                Ok(()) | Err(Error::Send(SendError::NotOpen)) => {}
+                Err(e) => break e,
+            },
+            Ok(_) => {}
+            Err(e) => break e,
+        }
+    };
+    let outcome = match end {
+        Error::Closed(closed) if closed.is_clean() => {
+            format!("close={} reason={:?}", closed.code, closed.reason)
+        }
+        Error::Closed(closed) => format!(
+            "close={} reason={:?} error={}",
+            closed.code,
+            closed.reason,
+            closed.error.map_or_else(String::new, |e| e.to_string())
+        ),
+        other => format!("error={other}"),
+    };
+    format!("path={path} subprotocol={subprotocol} extensions={extensions} {outcome}")
+}
