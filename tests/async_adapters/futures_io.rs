@@ -1,8 +1,11 @@
 //! The futures-io adapter on async-io's reactor and timer.
 
-use std::net::{TcpListener, TcpStream};
+use std::io;
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_io::Async;
 use wsproto::io::futures::{self as ws, AsyncIoTimer, Incoming};
@@ -17,9 +20,11 @@ fn futures_io_echo() {
     let server = thread::spawn(move || {
         async_io::block_on(async {
             let (stream, _) = listener.accept().await.unwrap();
-            let mut ws = ws::accept(stream, config(), AsyncIoTimer, |_| Ok(Accept::new()))
-                .await
-                .unwrap();
+            let mut ws = ws::accept(HalfClose(stream), config(), AsyncIoTimer, |_| {
+                Ok(Accept::new())
+            })
+            .await
+            .unwrap();
             loop {
                 match ws.recv().await {
                     Ok(Incoming::Message(message)) => ws.send(message).await.unwrap(),
@@ -30,7 +35,7 @@ fn futures_io_echo() {
         })
     });
     async_io::block_on(async {
-        let stream = Async::<TcpStream>::connect(addr).await.unwrap();
+        let stream = HalfClose(Async::<TcpStream>::connect(addr).await.unwrap());
         let request = ClientRequest::from_url(&format!("ws://{addr}/")).unwrap();
         let mut client = ws::client(stream, request, config(), AsyncIoTimer)
             .await
@@ -44,7 +49,10 @@ fn futures_io_echo() {
                 Incoming::Message(Message::Binary(i.to_be_bytes().to_vec().into()))
             );
         }
+        let start = Instant::now();
         client.close(CloseCode::NORMAL, "").await.unwrap();
+        // Both sides half-close, so nobody waits for a linger or deadline.
+        assert!(start.elapsed() < Duration::from_secs(1));
     });
     assert!(server.join().unwrap().is_clean_close());
 }
@@ -66,4 +74,36 @@ async fn futures_lite_race<F: std::future::Future>(
         std::task::Poll::Pending
     })
     .await
+}
+
+/// `Async<TcpStream>` whose `poll_close` sends a FIN (async-io's own only
+/// flushes).
+struct HalfClose(Async<TcpStream>);
+
+impl futures_io::AsyncRead for HalfClose {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl futures_io::AsyncWrite for HalfClose {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.0.get_ref().shutdown(Shutdown::Write))
+    }
 }

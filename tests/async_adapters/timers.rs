@@ -116,3 +116,30 @@ async fn writer_close_completes_while_the_reader_is_idle() {
     assert!(reader.recv().await.unwrap_err().is_clean_close());
     assert!(server_task.await.unwrap().is_clean_close());
 }
+
+#[tokio::test(start_paused = true)]
+async fn handshake_timeout_answers_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut peer, b) = tokio::io::duplex(1 << 16);
+    let server = tokio::spawn(wsproto::io::tokio::accept(b, config(), |_| {
+        Ok(wsproto::Accept::new())
+    }));
+    // Half a request head, then silence.
+    peer.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let end = timeout(Duration::from_secs(60), server)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(end, Err(Error::Handshake(_))), "{end:?}");
+    assert!(start.elapsed() >= Duration::from_secs(10));
+    let mut answer = Vec::new();
+    peer.read_to_end(&mut answer).await.unwrap();
+    assert!(
+        answer.starts_with(b"HTTP/1.1 408"),
+        "{:?}",
+        String::from_utf8_lossy(&answer)
+    );
+}

@@ -8,6 +8,13 @@
 //! stays cancel-safe, backpressure, closing — is as described in
 //! [`nonblocking`].
 //!
+//! The adapter ends a connection with `poll_close`, which should close the
+//! write side (a TCP FIN) so the peer sees the end: async-std's and
+//! async-net's (smol's) `TcpStream` do, but `async_io::Async<TcpStream>`
+//! only flushes — wrap it so `poll_close` calls
+//! `get_ref().shutdown(Shutdown::Write)`, or the peer notices the end only
+//! when the stream is dropped.
+//!
 //! ```no_run
 //! # #[cfg(feature = "async-io")]
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {

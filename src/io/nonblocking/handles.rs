@@ -199,6 +199,7 @@ impl<T: Transport> Drop for Reader<T> {
     fn drop(&mut self) {
         self.shared.run(None, |inner| {
             inner.reader_alive = false;
+            inner.drop_stash();
             inner.changed = true;
         });
     }

@@ -97,6 +97,12 @@ impl<T: Transport> Inner<T> {
         }
     }
 
+    /// Forgets the events kept for a reader that is gone.
+    pub(super) fn drop_stash(&mut self) {
+        self.stash = VecDeque::new();
+        self.stash_bytes = 0;
+    }
+
     /// Bytes queued in the engine or here and not yet written.
     pub(super) fn unwritten(&self) -> usize {
         self.conn.buffered_amount() + self.out_len
