@@ -7,8 +7,8 @@
 //!             [--max-message-size BYTES] [--heartbeat SECS]
 //! ```
 //!
-//! One thread per connection, any path. One log line per connection on
-//! stderr.
+//! One thread per connection, any path. permessage-deflate is accepted
+//! unless `--no-deflate`. One log line per connection on stderr.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -21,6 +21,7 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::Duration;
 
+use wsproto::deflate::DeflateConfig;
 use wsproto::io::Error;
 use wsproto::io::blocking::{self, Incoming};
 use wsproto::{Accept, Config, Keepalive, SendError};
@@ -33,6 +34,7 @@ struct Options {
     protocols: Vec<String>,
     max_message_size: usize,
     heartbeat: Option<Duration>,
+    deflate: bool,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -41,6 +43,7 @@ fn parse_args() -> Result<Options, String> {
         protocols: Vec::new(),
         max_message_size: 64 << 20,
         heartbeat: None,
+        deflate: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -48,10 +51,7 @@ fn parse_args() -> Result<Options, String> {
         match arg.as_str() {
             "--listen" => options.listen = value("--listen")?,
             "--protocol" => options.protocols.push(value("--protocol")?),
-            // permessage-deflate is not implemented yet, so the server never
-            // negotiates it; the flag is accepted for command-line
-            // compatibility with deflate-capable builds.
-            "--no-deflate" => {}
+            "--no-deflate" => options.deflate = false,
             "--max-message-size" => {
                 let v = value("--max-message-size")?;
                 options.max_message_size = v.parse().map_err(|_| format!("bad size {v:?}"))?;
@@ -79,6 +79,10 @@ fn main() -> ExitCode {
     let mut config = Config::default()
         .max_message_size(options.max_message_size)
         .max_frame_size(options.max_message_size);
+    if options.deflate {
+        // Accept the first permessage-deflate offer we can honour.
+        config = config.deflate(Some(DeflateConfig::default()));
+    }
     if let Some(interval) = options.heartbeat {
         config = config.keepalive(Some(Keepalive::new(interval)));
     }
@@ -127,11 +131,22 @@ fn serve(stream: TcpStream, config: Config, protocols: &[String]) {
         // kosoku reports the Server header as the agent name.
         .header("Server", "wsproto-echo"))
     });
+    let mut extensions = String::from("-");
     let outcome = match accepted {
-        Ok(mut ws) => echo(&mut ws),
+        Ok(mut ws) => {
+            if let Some(negotiated) = ws.negotiated().filter(|n| !n.extensions.is_empty()) {
+                let list: Vec<String> = negotiated
+                    .extensions
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect();
+                extensions = format!("{:?}", list.join(", "));
+            }
+            echo(&mut ws)
+        }
         Err(e) => format!("handshake: {e}"),
     };
-    eprintln!("{peer} path={path} subprotocol={subprotocol} {outcome}");
+    eprintln!("{peer} path={path} subprotocol={subprotocol} extensions={extensions} {outcome}");
 }
 
 /// Echoes until the connection ends; describes how it ended.

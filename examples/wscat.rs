@@ -6,6 +6,8 @@
 //!           [--deflate] [--binary] [--heartbeat SECS]
 //! ```
 //!
+//! `--deflate` offers permessage-deflate.
+//!
 //! After the handshake it prints `protocol: NAME` and `extensions: VALUE`
 //! (`-` for none) on stderr. Each stdin line is sent as one message (text,
 //! or binary with `--binary`); each received text message is printed as a
@@ -30,6 +32,7 @@ use std::process::ExitCode;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::Duration;
 
+use wsproto::deflate::DeflateConfig;
 use wsproto::io::Error;
 use wsproto::io::blocking::{self, Incoming, WebSocket};
 use wsproto::{ClientRequest, CloseCode, Closed, Config, Keepalive, Message, SendError};
@@ -44,6 +47,7 @@ struct Options {
     request: ClientRequest,
     binary: bool,
     heartbeat: Option<Duration>,
+    deflate: bool,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -53,6 +57,7 @@ fn parse_args() -> Result<Options, String> {
     let mut origin = None;
     let mut binary = false;
     let mut heartbeat = None;
+    let mut deflate = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -66,10 +71,7 @@ fn parse_args() -> Result<Options, String> {
                 headers.push((name.trim().to_owned(), val.trim().to_owned()));
             }
             "--origin" => origin = Some(value("--origin")?),
-            "--deflate" => eprintln!(
-                "warning: --deflate: permessage-deflate is not implemented yet; \
-                 continuing without compression"
-            ),
+            "--deflate" => deflate = true,
             "--binary" => binary = true,
             "--heartbeat" => {
                 let v = value("--heartbeat")?;
@@ -99,6 +101,7 @@ fn parse_args() -> Result<Options, String> {
         request,
         binary,
         heartbeat,
+        deflate,
     })
 }
 
@@ -111,6 +114,9 @@ fn main() -> ExitCode {
         }
     };
     let mut config = Config::default();
+    if options.deflate {
+        config = config.deflate(Some(DeflateConfig::default()));
+    }
     if let Some(interval) = options.heartbeat {
         config = config.keepalive(Some(Keepalive::new(interval)));
     }
