@@ -152,6 +152,12 @@ impl<T: Transport> WebSocket<T> {
             .run(None, |inner| inner.conn.negotiated().cloned())
     }
 
+    /// Runs `f` on the transport (e.g. to get the socket's peer address:
+    /// `ws.with_transport(|t| t.get_ref().peer_addr())`), under the lock.
+    pub fn with_transport<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        self.shared.run(None, |inner| f(&inner.io))
+    }
+
     /// Runs `f` on the engine underneath (statistics, config …), under
     /// the lock: keep it short.
     pub fn with_connection<R>(&self, f: impl FnOnce(&mut Connection) -> R) -> R {

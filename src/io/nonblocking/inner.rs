@@ -121,8 +121,10 @@ impl<T: Transport> Inner<T> {
             }
             if let Some(event) = self.take_event() {
                 // Answers (a pong, a close echo) go out now if the stream
-                // takes them; the next call finishes the job otherwise.
-                self.flush_lenient()?;
+                // takes them; the next call finishes the job otherwise. A
+                // write error must not cost the event: it ends the
+                // connection, which the next call reports.
+                let _ = self.flush_out();
                 return Poll::Ready(Ok(event));
             }
             if let Some(closed) = &self.closed {
