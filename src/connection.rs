@@ -211,14 +211,14 @@ impl Connection {
         let n = *result.as_ref().unwrap_or(&0);
         self.recv.truncate(start + n.min(max));
         self.stats.bytes_received += n.min(max) as u64;
-        if result.is_ok() {
-            if n == 0 && max > 0 {
-                self.handle_eof(now);
-            } else if self.discarding_input() {
-                self.recv.clear();
-            } else {
-                self.process_input(now);
-            }
+        match result {
+            Ok(0) if max > 0 => self.handle_eof(now),
+            Ok(_) if self.discarding_input() => self.recv.clear(),
+            Ok(_) => self.process_input(now),
+            // Nothing to read: the connection is idle, so an empty buffer
+            // is released rather than kept at the size just offered.
+            Err(_) if self.recv.is_empty() => self.recv = BytesMut::new(),
+            Err(_) => {}
         }
         result
     }
@@ -421,7 +421,7 @@ impl Connection {
         if self.discarding_input() {
             self.recv.clear();
         }
-        if self.recv.is_empty() && self.recv.capacity() > KEEP_RECV_CAPACITY {
+        if self.recv.is_empty() && self.recv.capacity() >= KEEP_RECV_CAPACITY {
             self.recv = BytesMut::new();
         }
     }

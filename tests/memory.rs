@@ -108,6 +108,14 @@ fn memory_stays_within_the_limits() {
     println!("deflate server after one message each way: {held} bytes");
     drop(server);
 
+    // A read that finds nothing (WouldBlock) leaves no buffer behind.
+    let mut server = open_server(config(), now);
+    let (_, _, held) = measure(|| {
+        let _ = server.handle_read_with(now, 64 * KIB, |_| Err::<usize, ()>(()));
+    });
+    assert_eq!(held, 0, "an idle read kept {held} bytes");
+    drop(server);
+
     // A frame declaring 2^63-1 bytes allocates nothing for it.
     let (_, peak, _) = measure(|| {
         let mut s = open_server(config(), now);
