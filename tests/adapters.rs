@@ -327,3 +327,24 @@ fn send_errors_leave_the_connection_usable() {
     assert!(matches!(ws.send_text("late"), Err(Error::Send(_))));
     assert!(server.join().unwrap().unwrap().is_clean_close());
 }
+
+#[test]
+fn messages_sent_right_before_close_are_all_echoed() {
+    let (addr, server) = echo_server(|_| Ok(Accept::new()));
+    let mut ws = blocking::connect(&format!("ws://{addr}/")).unwrap();
+    // Likely to reach the server in one read, close frame included.
+    for i in 0..20 {
+        ws.send_text(&format!("m{i}")).unwrap();
+    }
+    ws.start_close(CloseCode::NORMAL, "done").unwrap();
+    for i in 0..20 {
+        assert_eq!(text(recv(&mut ws)), format!("m{i}"));
+    }
+    // The engine echoes the code (without the reason).
+    assert_eq!(
+        recv(&mut ws),
+        Incoming::Close(wsproto::CloseFrame::new(CloseCode::NORMAL, ""))
+    );
+    assert!(ws.recv_timeout(WAIT).unwrap_err().is_clean_close());
+    assert!(server.join().unwrap().unwrap().is_clean_close());
+}

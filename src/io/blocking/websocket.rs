@@ -12,8 +12,10 @@ use crate::{
     Response, Role, SendError, State, Transmit,
 };
 
-/// Bytes of receive-buffer space offered to each read.
-const READ_SIZE: usize = 64 << 10;
+/// Receive-buffer space offered to a read: it starts small (the engine
+/// zero-fills what it offers) and doubles while reads fill it.
+const MIN_READ: usize = 4 << 10;
+const MAX_READ: usize = 256 << 10;
 /// How long a server keeps reading (and discarding) after it shut down its
 /// write side, so unread input does not turn its close into a TCP reset
 /// that could destroy the close frame before the peer reads it.
@@ -52,6 +54,8 @@ pub struct WebSocket<S> {
     conn: Connection,
     /// Chunks being written, kept to reuse the allocation.
     out: Vec<Bytes>,
+    /// Space offered to the next read.
+    read_size: usize,
     /// The read timeout last set on the stream (`None`: not known).
     read_timeout: Option<Option<Duration>>,
     /// Whether the stream can bound reads.
@@ -68,6 +72,7 @@ impl<S: Read + Write + Transport> WebSocket<S> {
             stream,
             conn,
             out: Vec::new(),
+            read_size: MIN_READ,
             read_timeout: None,
             can_time_out: true,
             read_closed: false,
@@ -131,6 +136,10 @@ impl<S: Read + Write + Transport> WebSocket<S> {
                 if let Event::Closed(closed) = &event {
                     self.closed = Some(closed.clone());
                 }
+                // Taking an event can resume parsing and queue output (a
+                // pong, a close). A write error here has told the engine
+                // the stream ended, and its Closed event will say so.
+                let _ = self.flush();
                 return Ok(Some(event));
             }
             if let Some(closed) = &self.closed {
@@ -172,7 +181,14 @@ impl<S: Read + Write + Transport> WebSocket<S> {
         let stream = &mut self.stream;
         let read = self
             .conn
-            .handle_read_with(now, READ_SIZE, |buf| stream.read(buf));
+            .handle_read_with(now, self.read_size, |buf| stream.read(buf));
+        if let Ok(n) = read {
+            self.read_size = match n {
+                n if n == self.read_size => (n * 2).min(MAX_READ),
+                n if n < MIN_READ => MIN_READ,
+                _ => self.read_size,
+            };
+        }
         let result = match read {
             Ok(0) => {
                 // End of stream: the connection has handled it.
