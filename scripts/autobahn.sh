@@ -24,6 +24,9 @@
 #                         (default: the compression cases with messages of
 #                         32 KiB and more, see below; set to "" to run all)
 #   AUTOBAHN_STRICT       1 = also fail on UNIMPLEMENTED / WRONG CODE / UNCLEAN
+#   AUTOBAHN_PARALLELISM  cases kosoku fuzzingclient runs at once against
+#                         the echo server (default 2; the client part is
+#                         always sequential: one autobahn_client)
 #   AUTOBAHN_TIMEOUT      seconds allowed for each kosoku run (default 600)
 #   AUTOBAHN_BUILD_TIMEOUT seconds allowed for cargo build (default 1800)
 #   AUTOBAHN_SKIP_BUILD   1 = don't run cargo build
@@ -72,6 +75,7 @@ for size in 8 9 10 13 14 15 16 17 18; do
 done
 EXCLUDE=${AUTOBAHN_EXCLUDE-$LARGE_COMPRESSION_CASES}
 STRICT=${AUTOBAHN_STRICT:-0}
+PARALLELISM=${AUTOBAHN_PARALLELISM:-2}
 RUN_TIMEOUT=${AUTOBAHN_TIMEOUT:-600}
 BUILD_TIMEOUT=${AUTOBAHN_BUILD_TIMEOUT:-1800}
 SKIP_BUILD=${AUTOBAHN_SKIP_BUILD:-0}
@@ -232,9 +236,9 @@ run_server_part() {
     BG_PIDS+=("$pid")
     wait_port "$SERVER_ADDR" "$pid" 30 || die "echo server did not start listening on $SERVER_ADDR"
 
-    log "kosoku -m fuzzingclient -o $report ${SELECT[*]} $SERVER_ADDR"
+    log "kosoku -m fuzzingclient -p $PARALLELISM -o $report ${SELECT[*]} $SERVER_ADDR"
     local start=$SECONDS
-    run_limited "$RUN_TIMEOUT" "$KOSOKU" -m fuzzingclient -o "$report" "${SELECT[@]}" "$SERVER_ADDR"
+    run_limited "$RUN_TIMEOUT" "$KOSOKU" -m fuzzingclient -p "$PARALLELISM" -o "$report" "${SELECT[@]}" "$SERVER_ADDR"
     rc=$LAST_RC
     log "fuzzingclient finished in $((SECONDS - start))s (kosoku exit $rc)"
 
