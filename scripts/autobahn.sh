@@ -27,7 +27,7 @@
 #   AUTOBAHN_PARALLELISM  cases kosoku fuzzingclient runs at once against
 #                         the echo server (default 2; the client part is
 #                         always sequential: one autobahn_client)
-#   AUTOBAHN_TIMEOUT      seconds allowed for each kosoku run (default 600)
+#   AUTOBAHN_TIMEOUT      seconds allowed for each kosoku run (default 1500)
 #   AUTOBAHN_BUILD_TIMEOUT seconds allowed for cargo build (default 1800)
 #   AUTOBAHN_SKIP_BUILD   1 = don't run cargo build
 #   AUTOBAHN_SERVER_ADDR  where the echo server listens   (default 127.0.0.1:9001)
