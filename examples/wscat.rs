@@ -15,10 +15,11 @@
 //! with 1000 and waits for the answer. `close: CODE REASON` is printed on
 //! stderr when the connection closes.
 //!
-//! Exit status: 0 after a clean closing handshake with 1000, 1001 or no
-//! code; 1 with a one-line `error: …` on stderr for a refused handshake
-//! (`error: HTTP 403 Forbidden`), a protocol error, another close code, or
-//! an abnormal closure; 2 for bad arguments.
+//! Exit status: 0 after a clean closing handshake with 1000, 1001, no code
+//! or an application code (3000–4999); 1 with a one-line `error: …` on
+//! stderr for a refused handshake (`error: HTTP 403 Forbidden`), a protocol
+//! error (either side's, such as a peer closing with 1002 or 1011), or an
+//! abnormal closure; 2 for bad arguments.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -214,7 +215,7 @@ fn finish(closed: &Closed) -> ExitCode {
     eprintln!("close: {} {}", closed.code, closed.reason);
     match &closed.error {
         Some(error) => fail(&format!("{error} (close code {})", closed.code)),
-        None if matches!(closed.code.0, 1000 | 1001 | 1005) => ExitCode::SUCCESS,
+        None if matches!(closed.code.0, 1000 | 1001 | 1005 | 3000..=4999) => ExitCode::SUCCESS,
         None => fail(&format!("the peer closed with code {}", closed.code)),
     }
 }

@@ -127,23 +127,14 @@ def test_server_chosen_subprotocol(server_cls, compression):
     run(go())
 
 
-# The brief: "exits 0 after a clean close". A close with 3000 or 4999 whose
-# closing handshake completed is clean in RFC 6455 terms (7.1.4), but wscat
-# documents exit 0 only for 1000, 1001 and no code, and exits 1 otherwise.
-# Marked as a known, strict xfail until the contract is settled: if wscat
-# starts exiting 0, these XPASS and fail the run, so drop the mark then.
-WSCAT_EXIT_POLICY = pytest.mark.xfail(
-    strict=True,
-    reason="wscat exits 1 after a clean close with a code other than 1000/1001 (spec question)",
-)
-
-
+# A close with 1001 or an application code (3000, 4999) whose closing
+# handshake completed is clean (RFC 6455 7.1.4): wscat exits 0.
 @pytest.mark.parametrize(
     "code,reason",
     [
         pytest.param(1001, "going away", id="1001"),
-        pytest.param(3000, "app-defined", marks=WSCAT_EXIT_POLICY, id="3000"),
-        pytest.param(4999, "private ✓", marks=WSCAT_EXIT_POLICY, id="4999"),
+        pytest.param(3000, "app-defined", id="3000"),
+        pytest.param(4999, "private ✓", id="4999"),
     ],
 )
 def test_server_closes(server_cls, compression, code, reason):
