@@ -140,7 +140,7 @@ def section_handshake():
     for side in ("server", "client"):
         g = f"handshake/{side}"
         w, wn = get(g, "wsproto"), get(g, "wsproto-nodeflate")
-        if not w:
+        if not w or not wn:
             continue
         cells = [f"{w['ns'] / 1e3:.2f} µs", f"{wn['ns'] / 1e3:.2f} µs"]
         for p in PEERS:
@@ -159,7 +159,7 @@ def section_handshake():
 def section_deflate():
     g = "deflate/json-roundtrip"
     w, raw, plain = get(g, "wsproto"), get(g, "miniz_oxide-raw"), get(g, "wsproto-nodeflate")
-    if not w:
+    if not w or not raw or not plain:
         return
     print("### permessage-deflate round trips (256 JSON messages of 1–4 KiB, context takeover)\n")
     print("| wsproto | raw miniz_oxide | raw / wsproto | wsproto without deflate |")
@@ -179,7 +179,7 @@ def section_ceilings():
         if not m:
             continue
         n = m["elements"] * SIZE_BYTES[size]
-        cells = [mib_s(n, get(g, x)["ns"]) for x in
+        cells = [mib_s(n, get(g, x)["ns"]) if get(g, x) else "–" for x in
                  ("memcpy", "unmask-wsproto", "unmask-fast", "copy+unmask-fused")]
         w = get(f"recv/binary/{size}", "wsproto")
         cells.append(mib_s(n, w["ns"]) if w else "–")
@@ -191,7 +191,7 @@ def section_ceilings():
         for size in ("125B", "1KiB", "64KiB", "1MiB"):
             g = f"utf8/{kind}/{size}"
             s, d = get(g, "std"), get(g, "simdutf8")
-            if not s:
+            if not s or not d:
                 continue
             print(f"| {kind} {size} | {mib_s(s['bytes'], s['ns'])} | "
                   f"{mib_s(d['bytes'], d['ns'])} | {s['ns'] / d['ns']:.2f}× |")
@@ -207,7 +207,7 @@ def section_e2e():
     for label, unit in (("roundtrip-32B", "rt"), ("echo-8x64KiB", "bytes")):
         g = f"e2e/{label}"
         w, raw = get(g, "wsproto"), get(g, "raw-tcp")
-        if not w:
+        if not w or not raw:
             continue
         if unit == "rt":
             a, b = f"{rate(1, w['ns'])} round trips/s", f"{rate(1, raw['ns'])} round trips/s"
