@@ -24,15 +24,14 @@ machine() {
   echo "wsproto: $(git log -1 --format='%h %s' 2>/dev/null || echo unknown)"
 }
 
-machine | tee target-machine.txt
+mkdir -p target
+machine | tee target/machine.txt
 cargo build --release --benches
 for bench in $BENCHES; do
   cargo bench --bench "$bench" -- "$@"
 done
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a target-machine.txt
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a target/machine.txt
 
-mkdir -p target
-mv target-machine.txt target/machine.txt
 {
   sed 's/^/    /' target/machine.txt
   echo
