@@ -18,76 +18,28 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use wsproto::deflate::DeflateConfig;
 use wsproto::io::Error;
 use wsproto::io::tokio::{self as ws, Incoming, WebSocket};
-use wsproto::{Accept, Config, Keepalive, SendError};
+use wsproto::{Accept, Config, SendError};
 
-const USAGE: &str = "usage: tokio_echo_server [--listen ADDR] [--protocol NAME]... [--no-deflate] \
-                     [--max-message-size BYTES] [--heartbeat SECS]";
+#[path = "common/echo_cli.rs"]
+mod echo_cli;
 
-struct Options {
-    listen: String,
-    protocols: Vec<String>,
-    max_message_size: usize,
-    heartbeat: Option<Duration>,
-    deflate: bool,
-}
-
-fn parse_args() -> Result<Options, String> {
-    let mut options = Options {
-        listen: "127.0.0.1:9001".to_owned(),
-        protocols: Vec::new(),
-        max_message_size: 64 << 20,
-        heartbeat: None,
-        deflate: true,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "--listen" => options.listen = value("--listen")?,
-            "--protocol" => options.protocols.push(value("--protocol")?),
-            "--no-deflate" => options.deflate = false,
-            "--max-message-size" => {
-                let v = value("--max-message-size")?;
-                options.max_message_size = v.parse().map_err(|_| format!("bad size {v:?}"))?;
-            }
-            "--heartbeat" => {
-                let v = value("--heartbeat")?;
-                let secs: u64 = v.parse().map_err(|_| format!("bad seconds {v:?}"))?;
-                options.heartbeat = Some(Duration::from_secs(secs));
-            }
-            "-h" | "--help" => return Err(USAGE.to_owned()),
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
-        }
-    }
-    Ok(options)
-}
+use echo_cli::EchoOptions;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let options = match parse_args() {
+    let options = match EchoOptions::from_args("tokio_echo_server") {
         Ok(options) => options,
         Err(message) => {
             eprintln!("{message}");
             return ExitCode::from(2);
         }
     };
-    let mut config = Config::default()
-        .max_message_size(options.max_message_size)
-        .max_frame_size(options.max_message_size);
-    if options.deflate {
-        // Accept the first permessage-deflate offer we can honour.
-        config = config.deflate(Some(DeflateConfig::default()));
-    }
-    if let Some(interval) = options.heartbeat {
-        config = config.keepalive(Some(Keepalive::new(interval)));
-    }
+    let config = options.config();
     let listener = match TcpListener::bind(&options.listen).await {
         Ok(listener) => listener,
         Err(e) => {
