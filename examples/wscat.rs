@@ -3,10 +3,14 @@
 //!
 //! ```text
 //! wscat URL [--protocol NAME]... [--header 'Name: value']... [--origin ORIGIN]
-//!           [--deflate] [--binary] [--heartbeat SECS]
+//!           [--deflate] [--binary] [--heartbeat SECS] [--ca FILE]
 //! ```
 //!
-//! `--deflate` offers permessage-deflate.
+//! `--deflate` offers permessage-deflate. `wss://` URLs need the `rustls`
+//! feature (`cargo run --features rustls --example wscat -- wss://…`); the
+//! server's certificate must chain to a public root (Mozilla's list) or to
+//! a certificate in `--ca FILE` (PEM), such as the one
+//! `tls_echo_server --write-cert FILE` writes.
 //!
 //! After the handshake it prints `protocol: NAME` and `extensions: VALUE`
 //! (`-` for none) on stderr. Each stdin line is sent as one message (text,
@@ -27,19 +31,18 @@
     clippy::panic
 )]
 
-use std::io::{BufRead, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, Read, Write};
 use std::process::ExitCode;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::Duration;
 
 use wsproto::deflate::DeflateConfig;
 use wsproto::io::Error;
-use wsproto::io::blocking::{self, Incoming, WebSocket};
+use wsproto::io::blocking::{Incoming, Transport, WebSocket};
 use wsproto::{ClientRequest, CloseCode, Closed, Config, Keepalive, Message, SendError};
 
 const USAGE: &str = "usage: wscat URL [--protocol NAME]... [--header 'Name: value']... \
-                     [--origin ORIGIN] [--deflate] [--binary] [--heartbeat SECS]";
+                     [--origin ORIGIN] [--deflate] [--binary] [--heartbeat SECS] [--ca FILE]";
 
 /// How long the receive loop waits before looking at stdin again.
 const POLL: Duration = Duration::from_millis(20);
@@ -49,6 +52,7 @@ struct Options {
     binary: bool,
     heartbeat: Option<Duration>,
     deflate: bool,
+    ca: Option<String>,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -59,6 +63,7 @@ fn parse_args() -> Result<Options, String> {
     let mut binary = false;
     let mut heartbeat = None;
     let mut deflate = false;
+    let mut ca = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -74,6 +79,7 @@ fn parse_args() -> Result<Options, String> {
             "--origin" => origin = Some(value("--origin")?),
             "--deflate" => deflate = true,
             "--binary" => binary = true,
+            "--ca" => ca = Some(value("--ca")?),
             "--heartbeat" => {
                 let v = value("--heartbeat")?;
                 let secs: u64 = v.parse().map_err(|_| format!("bad seconds {v:?}"))?;
@@ -103,6 +109,7 @@ fn parse_args() -> Result<Options, String> {
         binary,
         heartbeat,
         deflate,
+        ca,
     })
 }
 
@@ -121,9 +128,9 @@ fn main() -> ExitCode {
     if let Some(interval) = options.heartbeat {
         config = config.keepalive(Some(Keepalive::new(interval)));
     }
-    let mut ws = match blocking::connect_with(options.request, config) {
+    let mut ws = match connect(options.request, config, options.ca.as_deref()) {
         Ok(ws) => ws,
-        Err(e) => return fail(&e.to_string()),
+        Err(e) => return fail(&e),
     };
     if let Some(negotiated) = ws.negotiated() {
         let extensions: Vec<String> = negotiated
@@ -151,6 +158,39 @@ fn main() -> ExitCode {
     }
 }
 
+/// Opens `ws://` over TCP and `wss://` over rustls, trusting the public
+/// roots plus the certificates in `ca`.
+#[cfg(feature = "rustls")]
+fn connect(
+    request: ClientRequest,
+    config: Config,
+    ca: Option<&str>,
+) -> Result<WebSocket<impl Read + Write + Transport>, String> {
+    use wsproto::io::blocking::tls;
+    use wsproto::io::tls::Connector;
+    let mut connector = Connector::new().map_err(|e| e.to_string())?;
+    if let Some(path) = ca {
+        let pem = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        connector = connector
+            .add_roots_pem(&pem)
+            .map_err(|e| format!("{path}: {e}"))?;
+    }
+    tls::connect_with(request, config, &connector).map_err(|e| e.to_string())
+}
+
+/// Opens `ws://` over TCP; `wss://` needs the `rustls` feature.
+#[cfg(not(feature = "rustls"))]
+fn connect(
+    request: ClientRequest,
+    config: Config,
+    ca: Option<&str>,
+) -> Result<WebSocket<impl Read + Write + Transport>, String> {
+    if request.is_secure() || ca.is_some() {
+        return Err("wss:// and --ca need wscat built with the rustls feature".to_owned());
+    }
+    wsproto::io::blocking::connect_with(request, config).map_err(|e| e.to_string())
+}
+
 /// Reads stdin on its own thread; the channel disconnects at end of input.
 fn stdin_lines() -> Receiver<String> {
     let (tx, rx) = mpsc::channel();
@@ -166,8 +206,8 @@ fn stdin_lines() -> Receiver<String> {
 }
 
 /// Sends stdin lines and prints messages until the connection ends.
-fn run(
-    ws: &mut WebSocket<TcpStream>,
+fn run<S: Read + Write + Transport>(
+    ws: &mut WebSocket<S>,
     lines: &Receiver<String>,
     binary: bool,
 ) -> Result<Closed, Error> {

@@ -1,7 +1,7 @@
 //! The async adapters: tokio over TCP on 127.0.0.1 (ephemeral ports) and
 //! over in-memory duplex pipes on tokio's paused clock, TLS, and the
 //! futures-io adapter on async-io. Every wait is bounded by a timeout.
-#![cfg(all(feature = "tokio", feature = "rustls", feature = "async-io"))]
+#![cfg(all(feature = "tokio-rustls", feature = "async-io"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -5,12 +5,15 @@
 //!
 //! - [`blocking`](crate::io::blocking) (feature `std`, on by default): a
 //!   [`WebSocket`](crate::io::blocking::WebSocket) over any
-//!   `std::io::Read + Write` stream, one thread per connection.
+//!   `std::io::Read + Write` stream, one thread per connection; `wss://`
+//!   with feature `rustls`.
 //! - [`tokio`](crate::io::tokio) (feature `tokio`): an async WebSocket over
 //!   any tokio `AsyncRead + AsyncWrite` stream; `wss://` with feature
-//!   `rustls`.
+//!   `tokio-rustls`.
 //! - [`futures`](crate::io::futures) (feature `futures-io`): the same over
 //!   `futures_io` streams (async-std, smol), with a pluggable timer.
+//! - [`tls`](crate::io::tls) (feature `rustls`): the TLS configuration both
+//!   share.
 //! - [`nonblocking`](crate::io::nonblocking): what the two async adapters
 //!   share, and how they work.
 
@@ -23,6 +26,8 @@ pub mod blocking;
 pub mod futures;
 #[cfg(any(feature = "tokio", feature = "futures-io"))]
 pub mod nonblocking;
+#[cfg(feature = "rustls")]
+pub mod tls;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 

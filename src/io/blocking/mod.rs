@@ -42,6 +42,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(feature = "rustls")]
+pub mod tls;
 mod transport;
 mod websocket;
 
@@ -63,19 +65,20 @@ pub fn connect(url: &str) -> Result<WebSocket<TcpStream>, Error> {
 
 /// Connects with a prepared request (subprotocols, headers, origin) and
 /// config. The TCP connect is bounded by the handshake timeout. `wss://`
-/// needs a TLS stream: open it yourself and use [`client`].
+/// needs a TLS stream: `tls::connect_with` (feature `rustls`), or open
+/// one yourself and use [`client`].
 pub fn connect_with(request: ClientRequest, config: Config) -> Result<WebSocket<TcpStream>, Error> {
     if request.is_secure() {
         return Err(Error::Io(io::Error::new(
             io::ErrorKind::Unsupported,
-            "wss:// needs a TLS stream; open one and use wsproto::io::blocking::client",
+            "wss:// needs TLS: use wsproto::io::blocking::tls (feature `rustls`) or open a TLS stream and use wsproto::io::blocking::client",
         )));
     }
     let stream = open_tcp(&request, &config)?;
     client(stream, request, config)
 }
 
-fn open_tcp(request: &ClientRequest, config: &Config) -> io::Result<TcpStream> {
+pub(crate) fn open_tcp(request: &ClientRequest, config: &Config) -> io::Result<TcpStream> {
     let mut last_error = None;
     for addr in (request.host(), request.port_or_default()).to_socket_addrs()? {
         let connected = match config.get_handshake_timeout() {

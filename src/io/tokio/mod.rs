@@ -1,7 +1,7 @@
 //! The tokio adapter (feature `tokio`): a [`WebSocket`] over any
 //! `tokio::io::AsyncRead + AsyncWrite + Unpin` stream — a `TcpStream`, a
 //! tokio-rustls stream, a `tokio::io::duplex` pipe — with deadlines on
-//! tokio's timer. `wss://` clients are in [`tls`] (feature `rustls`).
+//! tokio's timer. `wss://` clients are in `tls` (feature `tokio-rustls`).
 //!
 //! How it works, why `recv` is cancel-safe, how `send` applies
 //! backpressure and how `close` ends a connection is described in
@@ -55,7 +55,7 @@
 //! # }
 //! ```
 
-#[cfg(feature = "rustls")]
+#[cfg(feature = "tokio-rustls")]
 pub mod tls;
 
 use std::future::Future;
@@ -163,7 +163,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport for TokioTransport<S> {
 
 /// Connects to a `ws://` URL with the default config: opens the TCP
 /// connection and completes the opening handshake. For `wss://`, see
-/// [`tls::connect`] (feature `rustls`).
+/// `tls::connect` (feature `tokio-rustls`).
 pub async fn connect(url: &str) -> Result<WebSocket<TcpStream>, Error> {
     connect_with(ClientRequest::from_url(url)?, Config::default()).await
 }
@@ -177,7 +177,7 @@ pub async fn connect_with(
     if request.is_secure() {
         return Err(Error::Io(io::Error::new(
             io::ErrorKind::Unsupported,
-            "wss:// needs TLS: use wsproto::io::tokio::tls (feature `rustls`) or open a TLS \
+            "wss:// needs TLS: use wsproto::io::tokio::tls (feature `tokio-rustls`) or open a TLS \
              stream and use wsproto::io::tokio::client",
         )));
     }

@@ -1,7 +1,6 @@
-//! `wss://` for the tokio adapter (feature `rustls`): rustls with the
-//! `ring` provider (no C toolchain beyond `cc`, no cmake), the Mozilla
-//! root store from `webpki-roots`, and extra roots from PEM — a private CA
-//! or a test server's self-signed certificate.
+//! `wss://` for the tokio adapter (feature `tokio-rustls`), with the
+//! configuration from [`io::tls`](crate::io::tls): rustls with the `ring`
+//! provider, the Mozilla root store, and extra roots from PEM.
 //!
 //! ```no_run
 //! use wsproto::io::tokio::tls::{self, Connector};
@@ -20,15 +19,13 @@
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ::tokio::net::TcpStream;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::{ClientConfig, RootCertStore, ServerConfig};
-pub use tokio_rustls::{self, rustls};
+pub use tokio_rustls;
+
+pub use crate::io::tls::{Connector, certificates_from_pem, rustls, server_config};
 
 use super::{WebSocket, client, open_tcp};
 use crate::io::Error;
@@ -47,67 +44,11 @@ pub enum MaybeTlsStream {
     Tls(Box<TlsStream>),
 }
 
-/// How to make TLS client connections: a rustls client config with the
-/// `ring` provider, ALPN `http/1.1`, and a root store. Cheap to clone;
-/// build one and share it.
-#[derive(Clone, Debug)]
-pub struct Connector {
-    roots: RootCertStore,
-    config: Arc<ClientConfig>,
-}
-
 impl Connector {
-    /// Trusts the Mozilla root store (`webpki-roots`).
-    pub fn new() -> Result<Self, Error> {
-        let mut roots = RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        Connector::with_roots(roots)
-    }
-
-    /// Trusts exactly `roots`.
-    pub fn with_roots(roots: RootCertStore) -> Result<Self, Error> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(tls_error)?
-            .with_root_certificates(roots.clone())
-            .with_no_client_auth();
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(Connector {
-            roots,
-            config: Arc::new(config),
-        })
-    }
-
-    /// Also trusts every certificate in `pem` (one or more `CERTIFICATE`
-    /// blocks: a private CA, a self-signed server certificate).
-    pub fn add_roots_pem(mut self, pem: &[u8]) -> Result<Self, Error> {
-        let certs = certificates_from_pem(pem)?;
-        for cert in certs {
-            self.roots.add(cert).map_err(tls_error)?;
-        }
-        Connector::with_roots(self.roots)
-    }
-
-    /// Uses a client config built elsewhere (client certificates, other
-    /// verifiers …) as it is.
-    pub fn from_config(config: Arc<ClientConfig>) -> Self {
-        Connector {
-            roots: RootCertStore::empty(),
-            config,
-        }
-    }
-
-    /// The rustls client config.
-    pub fn config(&self) -> &Arc<ClientConfig> {
-        &self.config
-    }
-
     /// Runs the TLS handshake for `host` over a connected stream.
     pub async fn wrap(&self, host: &str, stream: TcpStream) -> io::Result<TlsStream> {
-        let name = ServerName::try_from(host.to_owned())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        tokio_rustls::TlsConnector::from(self.config.clone())
+        let name = Connector::server_name(host)?;
+        tokio_rustls::TlsConnector::from(self.config().clone())
             .connect(name, stream)
             .await
     }
@@ -144,37 +85,6 @@ pub async fn connect_with(
         MaybeTlsStream::Plain(tcp)
     };
     client(stream, request, config).await
-}
-
-/// A server config with the `ring` provider for a certificate chain and
-/// its private key, both PEM (leaf first). ALPN offers `http/1.1`.
-pub fn server_config(cert_chain_pem: &[u8], key_pem: &[u8]) -> Result<Arc<ServerConfig>, Error> {
-    let chain = certificates_from_pem(cert_chain_pem)?;
-    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(tls_error)?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(tls_error)?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(tls_error)?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
-}
-
-/// Every `CERTIFICATE` block in `pem`; none is an error.
-pub fn certificates_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
-    let certs = CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(tls_error)?;
-    if certs.is_empty() {
-        return Err(tls_error("no CERTIFICATE block in the PEM data"));
-    }
-    Ok(certs)
-}
-
-fn tls_error(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
-    Error::Io(io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 impl AsyncRead for MaybeTlsStream {
