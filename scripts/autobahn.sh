@@ -4,6 +4,8 @@
 #
 #   (a) server: our echo_server example is the server under test;
 #       `kosoku -m fuzzingclient` connects to it.      Reports: $OUT/server
+#   (a') tokio-server: the same against tokio_echo_server (the tokio
+#       adapter).                                      Reports: $OUT/tokio-server
 #   (b) client: `kosoku -m fuzzingserver` listens; our autobahn_client example
 #       connects to /getCaseCount, /runCase?case=N&agent=A (N = 1..count),
 #       then /updateReports?agent=A, after which kosoku writes the reports and
@@ -17,12 +19,11 @@
 #   VENV                  virtualenv for kosoku       (default target/autobahn-venv)
 #   PYTHON                interpreter to create it    (default python3)
 #   AUTOBAHN_OUT          report root                 (default target/autobahn)
-#   AUTOBAHN_PARTS        "server client", "server" or "client" (default both)
+#   AUTOBAHN_PARTS        any of "server client tokio-server" (default all three)
 #   AUTOBAHN_CASES        space-separated case ids/globs to include
 #                         (default empty = the whole suite), e.g. "1.* 2.* 9.7.1"
 #   AUTOBAHN_EXCLUDE      space-separated case ids/globs to exclude
-#                         (default: the compression cases with messages of
-#                         32 KiB and more, see below; set to "" to run all)
+#                         (default none)
 #   AUTOBAHN_STRICT       1 = also fail on UNIMPLEMENTED / WRONG CODE / UNCLEAN
 #   AUTOBAHN_PARALLELISM  cases kosoku fuzzingclient runs at once against
 #                         the echo server (default 2; the client part is
@@ -35,6 +36,8 @@
 #   AUTOBAHN_AGENT        agent name the client reports (default wsproto)
 #   ECHO_SERVER_CMD       command line of the server under test
 #                         (default: target/release/examples/echo_server --listen $AUTOBAHN_SERVER_ADDR)
+#   TOKIO_SERVER_CMD      the same for the tokio-server part
+#                         (default: target/release/examples/tokio_echo_server --listen $AUTOBAHN_SERVER_ADDR)
 #   CLIENT_CMD            command line of the client under test
 #                         (default: target/release/examples/autobahn_client
 #                                   --server ws://$AUTOBAHN_FUZZER_ADDR --agent $AUTOBAHN_AGENT)
@@ -61,7 +64,7 @@ KOSOKU_VERSION=0.1.0
 VENV=${VENV:-target/autobahn-venv}
 PYTHON=${PYTHON:-python3}
 OUT=${AUTOBAHN_OUT:-target/autobahn}
-PARTS=${AUTOBAHN_PARTS:-server client}
+PARTS=${AUTOBAHN_PARTS:-server client tokio-server}
 CASES=${AUTOBAHN_CASES:-}
 # Every case runs by default, including all of 12.* and 13.* (compression,
 # 1000 messages each; about 6 minutes per role on a 2-core machine).
@@ -78,6 +81,7 @@ SERVER_ADDR=${AUTOBAHN_SERVER_ADDR:-127.0.0.1:9001}
 FUZZER_ADDR=${AUTOBAHN_FUZZER_ADDR:-127.0.0.1:9002}
 AGENT=${AUTOBAHN_AGENT:-wsproto}
 ECHO_SERVER_CMD=${ECHO_SERVER_CMD:-target/release/examples/echo_server --listen $SERVER_ADDR}
+TOKIO_SERVER_CMD=${TOKIO_SERVER_CMD:-target/release/examples/tokio_echo_server --listen $SERVER_ADDR}
 CLIENT_CMD=${CLIENT_CMD:-target/release/examples/autobahn_client --server ws://$FUZZER_ADDR --agent $AGENT}
 
 log() { printf '==> %s\n' "$*"; }
@@ -209,8 +213,8 @@ KOSOKU=$VENV/bin/kosoku
 [[ -x $KOSOKU ]] || die "kosoku not found in $VENV"
 
 if [[ $SKIP_BUILD != 1 ]]; then
-    log "cargo build --release --examples"
-    run_limited "$BUILD_TIMEOUT" cargo build --release --examples
+    log "cargo build --release --examples --all-features"
+    run_limited "$BUILD_TIMEOUT" cargo build --release --examples --all-features
     [[ $LAST_RC == 0 ]] || die "cargo build failed (status $LAST_RC)"
 fi
 
@@ -218,15 +222,17 @@ log "cases: include=[${CASES:-all}] exclude=[${EXCLUDE}]"
 status=0
 
 # --- (a) our server, driven by kosoku fuzzingclient ---------------------------
+# run_server_part NAME CMD -- reports in $OUT/NAME.
 run_server_part() {
-    local report=$OUT/server rc=0 pid
+    local name=$1 cmd=$2
+    local report=$OUT/$name rc=0 pid
     rm -rf "$report"
     mkdir -p "$OUT"
     ensure_port_free "$SERVER_ADDR"
 
-    log "starting echo server: $ECHO_SERVER_CMD"
+    log "starting echo server: $cmd"
     # Bounded even if everything else goes wrong.
-    timeout -k 5 $((RUN_TIMEOUT + 120)) bash -c "exec $ECHO_SERVER_CMD" </dev/null &
+    timeout -k 5 $((RUN_TIMEOUT + 120)) bash -c "exec $cmd" </dev/null &
     pid=$!
     BG_PIDS+=("$pid")
     wait_port "$SERVER_ADDR" "$pid" 30 || die "echo server did not start listening on $SERVER_ADDR"
@@ -248,7 +254,7 @@ run_server_part() {
         status=1
         return
     fi
-    "$VENV/bin/python" scripts/autobahn_summary.py "$report" server "${SUMMARY_ARGS[@]}" || status=1
+    "$VENV/bin/python" scripts/autobahn_summary.py "$report" "$name" "${SUMMARY_ARGS[@]}" || status=1
 }
 
 # --- (b) our client, driven by kosoku fuzzingserver ---------------------------
@@ -303,9 +309,10 @@ run_client_part() {
 
 for part in $PARTS; do
     case $part in
-        server) run_server_part ;;
+        server) run_server_part server "$ECHO_SERVER_CMD" ;;
+        tokio-server) run_server_part tokio-server "$TOKIO_SERVER_CMD" ;;
         client) run_client_part ;;
-        *) die "unknown part '$part' in AUTOBAHN_PARTS (use server and/or client)" ;;
+        *) die "unknown part '$part' in AUTOBAHN_PARTS (use server, client, tokio-server)" ;;
     esac
 done
 
