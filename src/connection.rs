@@ -190,6 +190,7 @@ impl Connection {
             return;
         }
         self.stats.bytes_received += data.len() as u64;
+        self.reserve_input(data.len());
         self.recv.extend_from_slice(data);
         self.process_input(now);
     }
@@ -206,6 +207,7 @@ impl Connection {
     ) -> Result<usize, E> {
         self.last_now = now;
         let start = self.recv.len();
+        self.reserve_input(max);
         self.recv.resize(start + max, 0);
         let result = read(self.recv.get_mut(start..).unwrap_or_default());
         let n = *result.as_ref().unwrap_or(&0);

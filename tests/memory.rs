@@ -128,6 +128,27 @@ fn memory_stays_within_the_limits() {
     });
     assert!(peak <= 16 * KIB, "huge declared length: peak {peak}");
 
+    // A frame declaring 16 MiB (allowed) of which 64 KiB arrive, in 16 KiB
+    // reads: the buffer reserved ahead stays within eight times what
+    // arrived, not the declared length.
+    let (_, peak, _) = measure(|| {
+        let mut s = open_server(config(), now);
+        let mut f = vec![0x82, 0xFF];
+        f.extend_from_slice(&(16u64 << 20).to_be_bytes());
+        f.extend_from_slice(&[1, 2, 3, 4]);
+        f.resize(f.len() + 64 * KIB, 0);
+        for piece in f.chunks(16 * KIB) {
+            s.handle_data(now, piece);
+        }
+        events(&mut s);
+        drain(&mut s);
+    });
+    assert!(
+        peak <= 9 * 64 * KIB + 32 * KIB,
+        "16 MiB declared, 64 KiB sent: peak {peak}"
+    );
+    println!("16 MiB frame declared, 64 KiB sent: peak {peak} bytes");
+
     // 100,000 headers: the head limit (16 KiB) plus the read size.
     let mut head = String::from("GET / HTTP/1.1\r\n");
     for i in 0..100_000 {
