@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # Interoperability run: our examples against real third-party peers.
 #
-#   A. echo_server as the server for Python `websockets` and `aiohttp`
-#      clients, a raw-socket client (exact 101 headers, close frames,
-#      heartbeat), and Node `ws`.
+#   A. echo_server and tokio_echo_server (every test using the
+#      `echo_server` fixture runs against each; see INTEROP_SERVERS) as the
+#      server for Python `websockets` and `aiohttp` clients, a raw-socket
+#      client (exact 101 headers, close frames, heartbeat), and Node `ws`.
 #   B. wscat as the client of `websockets`, `aiohttp` and Node `ws` servers.
+#   C. wss://: wscat against a `websockets` TLS server (trustme CA), and
+#      `websockets` against tls_echo_server.
+#
+# With INTEROP_DEFLATE=1, test_deflate_params.py also runs
+# permessage-deflate parameter variants (window bits, no context takeover)
+# in both roles against each peer library.
 #
 # The tests live in scripts/interop/ (pytest). Every server listens on
 # 127.0.0.1 on an ephemeral port; every process is killed when its test
@@ -12,8 +19,9 @@
 #
 # Steps: create/reuse a virtualenv with pinned websockets, aiohttp and
 # pytest (scripts/interop/requirements.txt); `npm ci` the pinned Node `ws`
-# into scripts/interop/node_modules; `cargo build --release --examples`;
-# run pytest. pytest's exit status is the script's.
+# into scripts/interop/node_modules;
+# `cargo build --release --examples --all-features`; run pytest. pytest's
+# exit status is the script's.
 #
 # Environment (all optional):
 #   VENV                  virtualenv to create/reuse   (default target/interop-venv)
@@ -23,7 +31,11 @@
 #   INTEROP_TEST_TIMEOUT  seconds allowed for one test (default 60)
 #   INTEROP_TIMEOUT       seconds allowed for the whole pytest run (default 600)
 #   INTEROP_DEFLATE       1 = also run every test with permessage-deflate
-#                         offered and expected (once compression exists)
+#                         offered and expected, and the deflate parameter
+#                         tests (test_deflate_params.py)
+#   INTEROP_SERVERS       space-separated server examples the echo-server
+#                         tests run against, each taking echo_server's
+#                         command line (default "echo_server tokio_echo_server")
 #   PYTEST_ARGS           extra pytest arguments, e.g. "-k wscat -x"
 set -euo pipefail
 
@@ -66,8 +78,8 @@ fi
 
 # --- our examples ------------------------------------------------------------
 if [ "$SKIP_BUILD" != 1 ]; then
-  log "cargo build --release --examples"
-  cargo build --release --examples
+  log "cargo build --release --examples --all-features"
+  cargo build --release --examples --all-features
 fi
 target_dir=${CARGO_TARGET_DIR:-target}
 case "$target_dir" in
@@ -75,7 +87,7 @@ case "$target_dir" in
   *) target_dir="$PWD/$target_dir" ;;
 esac
 export INTEROP_BIN_DIR="$target_dir/release/examples"
-for exe in echo_server wscat; do
+for exe in echo_server tokio_echo_server tls_echo_server wscat ${INTEROP_SERVERS:-}; do
   [ -x "$INTEROP_BIN_DIR/$exe" ] || die "$INTEROP_BIN_DIR/$exe missing after the build"
 done
 

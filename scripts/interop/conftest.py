@@ -15,6 +15,10 @@ import wsutil
 
 TEST_TIMEOUT = float(os.environ.get("INTEROP_TEST_TIMEOUT", "60"))
 
+# The permessage-deflate parameter tests exist only with INTEROP_DEFLATE=1,
+# like the "deflate" compression variant.
+collect_ignore = [] if wsutil.DEFLATE_ENABLED else ["test_deflate_params.py"]
+
 
 class TestTimeout(Exception):
     """A test ran past its wall-clock limit."""
@@ -57,12 +61,17 @@ def procs():
     manager.kill_all()
 
 
-@pytest.fixture
-def echo_server(procs, tmp_path):
-    """Factory: `echo_server(*args, deflate=False)` starts the echo_server
-    example on a free 127.0.0.1 port and returns a wsutil.EchoServer."""
+@pytest.fixture(params=wsutil.ECHO_SERVERS)
+def echo_server(request, procs, tmp_path):
+    """Factory: `echo_server(*args, deflate=False)` starts the server example
+    on a free 127.0.0.1 port and returns a wsutil.EchoServer.
+
+    Parametrized over the server binaries in INTEROP_SERVERS (default
+    "echo_server tokio_echo_server"; they share one command line), so every
+    test using it runs against each; the binary's name is in the test id."""
+    name = request.param
 
     def start(*args, deflate=False):
-        return wsutil.start_echo_server(procs, tmp_path, list(args), deflate=deflate)
+        return wsutil.start_echo_server(procs, tmp_path, list(args), deflate=deflate, name=name)
 
     return start

@@ -11,9 +11,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
 import os
+import random
 import re
 import shlex
+import shutil
 import signal
 import socket
 import struct
@@ -34,7 +37,16 @@ BIN_DIR = Path(
 # Compression variants the tests run under. permessage-deflate is not
 # implemented yet; INTEROP_DEFLATE=1 adds the "deflate" variant, in which
 # servers and clients offer it and the tests expect it to be negotiated.
-COMPRESSION_VARIANTS = ["none"] + (["deflate"] if os.environ.get("INTEROP_DEFLATE") == "1" else [])
+DEFLATE_ENABLED = os.environ.get("INTEROP_DEFLATE") == "1"
+COMPRESSION_VARIANTS = ["none"] + (["deflate"] if DEFLATE_ENABLED else [])
+
+# The server binaries the `echo_server` fixture runs every test against
+# (they all take echo_server's command line).
+ECHO_SERVERS = os.environ.get("INTEROP_SERVERS", "echo_server tokio_echo_server").split()
+
+# The Node peer: `node` on PATH and scripts/interop/node_modules/ws.
+NODE = shutil.which("node")
+NODE_WS_MISSING = NODE is None or not (HERE / "node_modules" / "ws").is_dir()
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 MiB = 1 << 20
@@ -44,7 +56,7 @@ def binary(name: str) -> str:
     path = BIN_DIR / name
     if not path.is_file():
         raise FileNotFoundError(
-            f"{path} is missing: build it with `cargo build --release --examples`"
+            f"{path} is missing: build it with `cargo build --release --examples --all-features`"
         )
     return str(path)
 
@@ -124,7 +136,8 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 10) -> boo
 
 
 class EchoServer:
-    def __init__(self, proc: subprocess.Popen, port: int, log: Path):
+    def __init__(self, proc: subprocess.Popen, port: int, log: Path, name: str = "echo_server"):
+        self.name = name
         self.proc = proc
         self.port = port
         self.log = log
@@ -143,19 +156,90 @@ class EchoServer:
             time.sleep(0.05)
 
 
-def start_echo_server(procs: Processes, tmp_path: Path, args: list[str], deflate: bool = False) -> EchoServer:
-    exe = binary("echo_server")
+def start_echo_server(
+    procs: Processes, tmp_path: Path, args: list[str], deflate: bool = False, name: str = "echo_server"
+) -> EchoServer:
+    """Starts `name` (echo_server, tokio_echo_server: same command line)."""
+    exe = binary(name)
     for attempt in range(3):
         port = free_port()
         argv = [exe, "--listen", f"127.0.0.1:{port}", *args]
         if not deflate:
             argv.append("--no-deflate")
-        log = tmp_path / f"echo_server-{port}.log"
+        log = tmp_path / f"{name}-{port}.log"
         proc = procs.popen(argv, log=log)
         if wait_for_port(port, proc, timeout=10):
-            return EchoServer(proc, port, log)
+            return EchoServer(proc, port, log, name)
         kill_group(proc)
-    raise RuntimeError(f"echo_server did not start; last output:\n{log.read_text(errors='replace')}")
+    raise RuntimeError(f"{name} did not start; last output:\n{log.read_text(errors='replace')}")
+
+
+# --------------------------------------------------------------------------
+# permessage-deflate: extension headers and messages that need the window
+# --------------------------------------------------------------------------
+
+
+def parse_extensions(value: str | None) -> list[tuple[str, dict[str, str | None]]]:
+    """Parses a Sec-WebSocket-Extensions value (or wscat's `extensions:`
+    text) into [(name, {param: value or None})]; `-` and None give []."""
+    out = []
+    if value is None or value.strip() in ("", "-"):
+        return out
+    for item in value.split(","):
+        name, *params = [part.strip() for part in item.split(";")]
+        parsed: dict[str, str | None] = {}
+        for param in params:
+            key, eq, val = param.partition("=")
+            key = key.strip().lower()
+            assert key not in parsed, f"duplicate parameter {key} in {value!r}"
+            parsed[key] = val.strip().strip('"') if eq else None
+        out.append((name.lower(), parsed))
+    return out
+
+
+def deflate_params(value: str | None) -> dict[str, str | None]:
+    """The parameters of the one permessage-deflate extension in `value`."""
+    exts = parse_extensions(value)
+    assert [name for name, _ in exts] == ["permessage-deflate"], f"negotiated {value!r}"
+    return exts[0][1]
+
+
+def deflate_messages(kind: str = "text", seed: int = 7692) -> list:
+    """Repetitive JSON-ish messages (1 KiB to ~100 KiB) that compress well.
+
+    The records come from a pool of about 5 KiB of pseudo-random ones, so
+    most matches reach back hundreds to thousands of bytes (past a 9-12 bit
+    window) and into earlier messages (context takeover): a peer that
+    compresses with a larger window than agreed, or resets or keeps its
+    context against the agreement, makes the other side fail or corrupt
+    the data. `kind` is "text" (str, no newlines) or "binary" (bytes).
+    """
+    rng = random.Random(seed)
+    words = ["alpha", "beta", "gamma", "delta", "ünïcödé", "数据", "😀", "omega", "zeta", "kappa"]
+    pool = [
+        json.dumps(
+            {
+                "id": i,
+                "user": f"user-{rng.getrandbits(32):08x}",
+                "tags": rng.sample(words, 3),
+                "score": round(rng.random() * 1000, 3),
+                "ok": rng.random() < 0.5,
+            },
+            ensure_ascii=False,
+        )
+        for i in range(64)
+    ]
+    sizes = [1024, 3000, 4096, 20000, 40000, 65536, 100 * 1024, 2048]
+    messages = []
+    for n, size in enumerate(sizes):
+        parts, length = [], 0
+        while length < size:
+            record = rng.choice(pool)
+            parts.append(record)
+            length += len(record.encode()) + 2
+        text = f'{{"message": {n}, "records": [' + ", ".join(parts) + "]}"
+        messages.append(text if kind == "text" else b"\x00\xff" + text.encode())
+    return messages
 
 
 # --------------------------------------------------------------------------
@@ -536,8 +620,14 @@ class Server:
 
     name = "?"
 
-    def __init__(self, *, protocols=(), reject_status=None, deflate=False, heartbeat=None, behaviour=echo):
+    def __init__(self, *, protocols=(), reject_status=None, deflate=False, heartbeat=None, behaviour=echo,
+                 options=None):
         self.protocols = list(protocols)
+        # Extra keyword arguments for the library's server (websockets:
+        # `serve`, e.g. `extensions=[...]`; aiohttp: `WebSocketResponse`).
+        self.options = dict(options or {})
+        # Each handshake response's headers (names lower-cased).
+        self.responses: list[dict[str, str]] = []
         self.reject_status = reject_status
         self.deflate = deflate
         self.heartbeat = heartbeat
@@ -606,12 +696,10 @@ class WebsocketsServer(Server):
             return None
 
         async def handler(ws):
+            self.responses.append({k.lower(): v for k, v in ws.response.headers.raw_items()})
             await self._run_behaviour(WebsocketsServerConn(ws))
 
-        self.server = await serve(
-            handler,
-            "127.0.0.1",
-            0,
+        options = dict(
             subprotocols=self.protocols or None,
             compression="deflate" if self.deflate else None,
             process_request=process_request,
@@ -620,6 +708,8 @@ class WebsocketsServer(Server):
             ping_timeout=self.heartbeat,
             close_timeout=10,
         )
+        options.update(self.options)
+        self.server = await serve(handler, "127.0.0.1", 0, **options)
         self.port = self.server.sockets[0].getsockname()[1]
 
     async def stop(self):
@@ -661,13 +751,16 @@ class AiohttpServer(Server):
             self.requests.append({k.lower(): v for k, v in request.headers.items()})
             if self.reject_status:
                 return web.Response(status=self.reject_status, text="rejected by test\n")
-            ws = web.WebSocketResponse(
+            options = dict(
                 protocols=tuple(self.protocols),
                 heartbeat=self.heartbeat,
                 compress=self.deflate,
                 max_msg_size=0,
             )
+            options.update(self.options)
+            ws = web.WebSocketResponse(**options)
             await ws.prepare(request)
+            self.responses.append({k.lower(): v for k, v in ws.headers.items()})
             await self._run_behaviour(AiohttpServerConn(ws))
             return ws
 

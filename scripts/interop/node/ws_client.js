@@ -1,17 +1,26 @@
 // Node `ws` as a client of echo_server.
 //
-//   node ws_client.js URL SCENARIO [--deflate]
+//   node ws_client.js URL SCENARIO [--deflate] [--deflate-options JSON]
 //
-// SCENARIO is `text`, `binary` or `large` (a 1 MiB binary message). Prints
-// one line of JSON with what happened; exits 0 when every echo came back
+// SCENARIO is `text`, `binary`, `large` (a 1 MiB binary message) or
+// `file:PATH`: the messages in the JSON file PATH, a list of
+// {"binary": bool, "data": text, or base64 when binary}. Prints one line of
+// JSON with what happened (including the response's
+// Sec-WebSocket-Extensions header); exits 0 when every echo came back
 // unchanged with its type and the closing handshake completed with 1000.
+//
+// `--deflate-options JSON` turns permessage-deflate on with these `ws`
+// perMessageDeflate options, e.g. '{"clientMaxWindowBits": 9}'.
 'use strict';
 
 const WebSocket = require('ws');
 const crypto = require('crypto');
+const fs = require('fs');
 
 const [url, scenario, ...flags] = process.argv.slice(2);
-const deflate = flags.includes('--deflate');
+let perMessageDeflate = flags.includes('--deflate');
+const optionsAt = flags.indexOf('--deflate-options');
+if (optionsAt >= 0) perMessageDeflate = JSON.parse(flags[optionsAt + 1]);
 const TIMEOUT_MS = Number(process.env.INTEROP_NODE_TIMEOUT_MS || 20000);
 
 function fail(msg) {
@@ -36,11 +45,23 @@ switch (scenario) {
     outgoing = [{ binary: true, data: crypto.randomBytes(1 << 20) }];
     break;
   default:
+    if (scenario && scenario.startsWith('file:')) {
+      outgoing = JSON.parse(fs.readFileSync(scenario.slice(5), 'utf8')).map((m) => ({
+        binary: m.binary,
+        data: m.binary ? Buffer.from(m.data, 'base64') : m.data,
+      }));
+      break;
+    }
     fail(`unknown scenario ${scenario}`);
 }
 
-const ws = new WebSocket(url, { perMessageDeflate: deflate, maxPayload: 64 << 20 });
+const ws = new WebSocket(url, { perMessageDeflate, maxPayload: 64 << 20 });
 const received = [];
+let responseExtensions = '';
+
+ws.on('upgrade', (res) => {
+  responseExtensions = res.headers['sec-websocket-extensions'] || '';
+});
 
 ws.on('open', () => {
   for (const m of outgoing) ws.send(m.data, { binary: m.binary });
@@ -68,6 +89,7 @@ ws.on('close', (code, reason) => {
     ok: true,
     messages: received.length,
     extensions: ws.extensions || '',
+    response_extensions: responseExtensions,
     protocol: ws.protocol || '',
     close: { code, reason: reason.toString('utf8') },
   }));
