@@ -214,7 +214,12 @@ async fn cancelled_recv_loses_nothing() {
             .unwrap();
         for i in 0..N {
             ws.send_binary(numbered(i)).await.unwrap();
-            if i % 64 == 0 {
+            if i % 256 == 0 {
+                // Pause so the reader catches up and its recv has to wait:
+                // under load it may otherwise never be pending, and nothing
+                // would be cancelled.
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            } else if i % 64 == 0 {
                 // Let the reader see partial data now and then.
                 tokio::task::yield_now().await;
             }
