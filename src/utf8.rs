@@ -1,6 +1,10 @@
 //! Incremental UTF-8 validation that fails as soon as a sequence can no
 //! longer become valid, while a code point split across chunks (or
 //! fragments) is fine.
+//!
+//! The bulk check is `simdutf8` (SIMD where the CPU has it, selected at
+//! run time); only a chunk that fails it is looked at again to tell a
+//! split code point from an invalid one.
 
 /// Validates a text message chunk by chunk.
 #[derive(Clone, Debug, Default)]
@@ -23,7 +27,10 @@ impl Utf8Validator {
                 return Ok(());
             }
         }
-        match std::str::from_utf8(chunk) {
+        if simdutf8::basic::from_utf8(chunk).is_ok() {
+            return Ok(());
+        }
+        match simdutf8::compat::from_utf8(chunk) {
             Ok(_) => Ok(()),
             Err(e) if e.error_len().is_some() => Err(InvalidUtf8),
             Err(e) => {

@@ -4,18 +4,35 @@
 /// payload (so a payload can be unmasked in pieces as it arrives).
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let key = rotate(key, offset);
-    let word = u64::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
-    ]);
-    let mut chunks = buf.chunks_exact_mut(8);
-    for chunk in &mut chunks {
+    let word = u64::from(u32::from_ne_bytes(key)) * 0x1_0000_0001;
+    let wide = u128::from(word) * ((1u128 << 64) + 1);
+    // 32-byte blocks as two 128-bit words: the compiler keeps them in
+    // vector registers (SSE2 on the x86-64 baseline), 4x fewer steps than
+    // byte-at-a-time and 2x fewer than u64.
+    let mut blocks = buf.chunks_exact_mut(32);
+    for block in &mut blocks {
+        let (a, b) = block.split_at_mut(16);
+        xor_wide(a, wide);
+        xor_wide(b, wide);
+    }
+    let rest = blocks.into_remainder();
+    let mut words = rest.chunks_exact_mut(8);
+    for chunk in &mut words {
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(chunk);
         chunk.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ word).to_ne_bytes());
     }
-    for (byte, k) in chunks.into_remainder().iter_mut().zip(key.iter().cycle()) {
+    for (byte, k) in words.into_remainder().iter_mut().zip(key.iter().cycle()) {
         *byte ^= k;
     }
+}
+
+/// XORs 16 bytes with `wide`.
+#[inline(always)]
+fn xor_wide(chunk: &mut [u8], wide: u128) {
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(chunk);
+    chunk.copy_from_slice(&(u128::from_ne_bytes(bytes) ^ wide).to_ne_bytes());
 }
 
 fn rotate(mut key: [u8; 4], offset: usize) -> [u8; 4] {
