@@ -20,7 +20,7 @@ pub use stats::Stats;
 
 use crate::config::Config;
 use crate::deflate::{DeflateParams, DeflateState, EXTENSION_NAME};
-use crate::entropy::Entropy;
+use crate::entropy::MaskKeys;
 use crate::error::{HandshakeError, SendError};
 use crate::event::{Event, Message};
 use crate::handshake::{Accept, ClientRequest, Negotiated, Response};
@@ -67,7 +67,7 @@ const KEEP_RECV_CAPACITY: usize = 64 << 10;
 pub struct Connection {
     role: Role,
     config: Config,
-    entropy: Box<dyn Entropy>,
+    entropy: MaskKeys,
     phase: Phase,
     /// Received bytes not yet consumed; frames are unmasked in place and
     /// handed out as slices of it.
@@ -115,7 +115,7 @@ impl Connection {
     fn new(role: Role, phase: Phase, config: Config, now: Instant) -> Self {
         Connection {
             role,
-            entropy: config.entropy.generator(),
+            entropy: MaskKeys::new(config.entropy.generator()),
             config,
             phase,
             recv: BytesMut::new(),
@@ -316,6 +316,22 @@ impl Connection {
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.flush_pending_pong();
         self.out.poll()
+    }
+
+    /// The next bytes to write, lent rather than handed out: write a
+    /// prefix of them, then call [`consume_transmit`](Self::consume_transmit)
+    /// with how many were written. Saves a `Bytes` handle per write, which
+    /// matters for small frames. Empty when nothing waits; a requested
+    /// shutdown is then still reported by `poll_transmit`.
+    pub fn peek_transmit(&mut self) -> &[u8] {
+        self.flush_pending_pong();
+        self.out.peek()
+    }
+
+    /// Marks the first `n` bytes shown by [`peek_transmit`](Self::peek_transmit)
+    /// as written.
+    pub fn consume_transmit(&mut self, n: usize) {
+        self.out.consume(n);
     }
 
     /// The next event.

@@ -67,6 +67,47 @@ impl fmt::Debug for EntropySource {
     }
 }
 
+/// Mask keys drawn from a connection's [`Entropy`] 32 bytes at a time, so
+/// a client sending small frames makes one generator call per 8 keys.
+pub(crate) struct MaskKeys {
+    entropy: Box<dyn Entropy>,
+    buf: [u8; 32],
+    used: usize,
+}
+
+impl MaskKeys {
+    pub(crate) fn new(entropy: Box<dyn Entropy>) -> Self {
+        MaskKeys {
+            entropy,
+            buf: [0; 32],
+            used: 32,
+        }
+    }
+
+    /// The next unused 4 random bytes.
+    pub(crate) fn next_key(&mut self) -> [u8; 4] {
+        if self.used + 4 > self.buf.len() {
+            self.entropy.fill(&mut self.buf);
+            self.used = 0;
+        }
+        let mut key = [0u8; 4];
+        key.copy_from_slice(self.buf.get(self.used..self.used + 4).unwrap_or(&[0; 4]));
+        self.used += 4;
+        key
+    }
+
+    /// The generator itself, for handshake nonces.
+    pub(crate) fn entropy(&mut self) -> &mut dyn Entropy {
+        self.entropy.as_mut()
+    }
+}
+
+impl fmt::Debug for MaskKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MaskKeys")
+    }
+}
+
 /// SipHash keyed from the OS (through `RandomState`) over a counter.
 struct OsSeeded {
     keys: RandomState,

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 /// Payloads at least this long are queued by reference instead of copied.
 const ZERO_COPY_THRESHOLD: usize = 1024;
@@ -75,6 +75,29 @@ impl TransmitQueue {
         self.queued
     }
 
+    /// The next bytes to write, without taking them.
+    pub(crate) fn peek(&self) -> &[u8] {
+        match self.chunks.front() {
+            Some(chunk) => chunk,
+            None => &self.tail,
+        }
+    }
+
+    /// Drops the first `n` bytes of what [`peek`](Self::peek) showed.
+    pub(crate) fn consume(&mut self, n: usize) {
+        let n = n.min(self.peek().len());
+        self.queued -= n;
+        match self.chunks.front_mut() {
+            Some(chunk) => {
+                chunk.advance(n);
+                if chunk.is_empty() {
+                    self.chunks.pop_front();
+                }
+            }
+            None => self.tail.advance(n),
+        }
+    }
+
     pub(crate) fn poll(&mut self) -> Option<Transmit> {
         let chunk = match self.chunks.pop_front() {
             Some(chunk) => Some(chunk),
@@ -96,6 +119,28 @@ impl TransmitQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn peek_and_consume_walk_the_same_bytes_as_poll() {
+        let mut q = TransmitQueue::default();
+        q.tail().extend_from_slice(b"h1");
+        q.appended(2);
+        q.push_payload(Bytes::from(vec![7u8; 2000]));
+        q.tail().extend_from_slice(b"h2");
+        q.appended(2);
+        let mut out = Vec::new();
+        while !q.peek().is_empty() {
+            let take = q.peek().len().min(3);
+            out.extend_from_slice(&q.peek()[..take]);
+            q.consume(take);
+        }
+        let mut expected = b"h1".to_vec();
+        expected.extend_from_slice(&[7u8; 2000]);
+        expected.extend_from_slice(b"h2");
+        assert_eq!(out, expected);
+        assert_eq!(q.queued(), 0);
+        assert_eq!(q.poll(), None);
+    }
 
     #[test]
     fn order_and_zero_copy() {

@@ -27,7 +27,7 @@ impl Connection {
         if let Some(deflate) = &self.config.deflate {
             request.set_extension_offers(client_offers(deflate));
         }
-        let key = generate_key(self.entropy.as_mut());
+        let key = generate_key(self.entropy.entropy());
         let head = request.encode(&key)?;
         self.out.tail().extend_from_slice(&head);
         self.out.appended(head.len());

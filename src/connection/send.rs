@@ -8,8 +8,19 @@ use super::Connection;
 use super::state::Phase;
 use crate::Role;
 use crate::error::SendError;
-use crate::frame::{FrameHeader, OpCode, RSV1, apply_mask, encode_header};
+use crate::frame::{FrameHeader, OpCode, RSV1, apply_mask, header_bytes};
 use crate::utf8::Utf8Validator;
+
+/// The least the output buffer grows by: small frames then share one
+/// block instead of each making the buffer reclaim or reallocate.
+const MIN_OUTPUT_RESERVE: usize = 256;
+
+/// Makes room for `n` more bytes in the output buffer.
+fn reserve(tail: &mut bytes::BytesMut, n: usize) {
+    if tail.capacity() - tail.len() < n {
+        tail.reserve(n.max(MIN_OUTPUT_RESERVE));
+    }
+}
 
 /// Pongs are written at once while less than this is waiting to be sent.
 const EAGER_PONG_LIMIT: usize = 16 << 10;
@@ -218,11 +229,7 @@ impl Connection {
         let payload = payload.into();
         let bytes = payload.as_slice();
         let mask = match self.role {
-            Role::Client => {
-                let mut key = [0u8; 4];
-                self.entropy.fill(&mut key);
-                Some(key)
-            }
+            Role::Client => Some(self.entropy.next_key()),
             Role::Server => None,
         };
         let header = FrameHeader {
@@ -232,26 +239,29 @@ impl Connection {
             mask,
             payload_len: bytes.len() as u64,
         };
+        let (head, head_len) = header_bytes(&header);
+        let head = head.get(..head_len).unwrap_or_default();
         let tail = self.out.tail();
-        let before = tail.len();
-        encode_header(tail, &header);
         match (mask, payload) {
             (Some(key), payload) => {
+                let body = payload.as_slice();
+                reserve(tail, head.len() + body.len());
+                tail.extend_from_slice(head);
                 let start = tail.len();
-                tail.extend_from_slice(payload.as_slice());
+                tail.extend_from_slice(body);
                 apply_mask(tail.get_mut(start..).unwrap_or_default(), key, 0);
-                let added = tail.len() - before;
-                self.out.appended(added);
+                self.out.appended(head.len() + body.len());
             }
             (None, Payload::Shared(bytes)) => {
-                let added = tail.len() - before;
-                self.out.appended(added);
+                tail.extend_from_slice(head);
+                self.out.appended(head.len());
                 self.out.push_payload(bytes);
             }
             (None, Payload::Borrowed(slice)) => {
+                reserve(tail, head.len() + slice.len());
+                tail.extend_from_slice(head);
                 tail.extend_from_slice(slice);
-                let added = tail.len() - before;
-                self.out.appended(added);
+                self.out.appended(head.len() + slice.len());
             }
         }
     }

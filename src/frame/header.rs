@@ -77,23 +77,38 @@ pub fn decode_header(buf: &[u8]) -> Result<Option<(FrameHeader, usize)>, Protoco
 
 /// Appends the header to `out`, using the shortest length encoding.
 pub fn encode_header(out: &mut impl BufMut, header: &FrameHeader) {
+    let (bytes, len) = header_bytes(header);
+    out.put_slice(bytes.get(..len).unwrap_or_default());
+}
+
+/// The encoded header on the stack and its length (2 to 14 bytes), so an
+/// encoder appends it with one copy.
+pub(crate) fn header_bytes(header: &FrameHeader) -> ([u8; MAX_HEADER_LEN], usize) {
+    let mut out = [0u8; MAX_HEADER_LEN];
+    let mut at = 0;
+    let mut put = |bytes: &[u8]| {
+        if let Some(slot) = out.get_mut(at..at + bytes.len()) {
+            slot.copy_from_slice(bytes);
+        }
+        at += bytes.len();
+    };
     let b0 = (u8::from(header.fin) << 7) | ((header.rsv & 0x07) << 4) | header.opcode.bits();
     let mask_bit = if header.mask.is_some() { 0x80 } else { 0 };
-    out.put_u8(b0);
     match header.payload_len {
-        n @ 0..=125 => out.put_u8(mask_bit | n as u8),
+        n @ 0..=125 => put(&[b0, mask_bit | n as u8]),
         n @ 126..=0xFFFF => {
-            out.put_u8(mask_bit | 126);
-            out.put_u16(n as u16);
+            put(&[b0, mask_bit | 126]);
+            put(&(n as u16).to_be_bytes());
         }
         n => {
-            out.put_u8(mask_bit | 127);
-            out.put_u64(n);
+            put(&[b0, mask_bit | 127]);
+            put(&n.to_be_bytes());
         }
     }
     if let Some(key) = header.mask {
-        out.put_slice(&key);
+        put(&key);
     }
+    (out, at)
 }
 
 #[cfg(test)]

@@ -35,9 +35,10 @@ fn xor_wide(chunk: &mut [u8], wide: u128) {
     chunk.copy_from_slice(&(u128::from_ne_bytes(bytes) ^ wide).to_ne_bytes());
 }
 
-fn rotate(mut key: [u8; 4], offset: usize) -> [u8; 4] {
-    key.rotate_left(offset % 4);
-    key
+fn rotate(key: [u8; 4], offset: usize) -> [u8; 4] {
+    u32::from_be_bytes(key)
+        .rotate_left(8 * (offset % 4) as u32)
+        .to_be_bytes()
 }
 
 #[cfg(test)]

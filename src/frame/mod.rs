@@ -4,6 +4,7 @@
 mod header;
 mod mask;
 
+pub(crate) use header::header_bytes;
 pub use header::{FrameHeader, MAX_HEADER_LEN, decode_header, encode_header};
 pub use mask::apply_mask;
 
