@@ -103,7 +103,7 @@ impl ClientRequest {
     }
 
     /// Adds a header (cookies, authorization, …).
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
+    pub fn header(mut self, name: impl AsRef<str>, value: impl AsRef<[u8]>) -> Self {
         self.headers.push(name, value);
         self
     }

@@ -4,58 +4,91 @@
 
 use std::fmt;
 
-/// One HTTP header as it appeared on the wire.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Header {
+/// One HTTP header as it appeared on the wire, borrowed from [`Headers`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
     /// The name, with its original case.
-    pub name: String,
+    pub name: &'a str,
     /// The raw value (HTTP allows bytes that are not UTF-8).
-    pub value: Vec<u8>,
+    pub value: &'a [u8],
 }
 
-impl Header {
+impl<'a> Header<'a> {
     /// The value as text, if it is UTF-8.
-    pub fn value_str(&self) -> Option<&str> {
-        std::str::from_utf8(&self.value).ok()
+    pub fn value_str(&self) -> Option<&'a str> {
+        std::str::from_utf8(self.value).ok()
     }
 }
 
-impl fmt::Debug for Header {
+impl fmt::Debug for Header<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "{}: {:?}",
             self.name,
-            String::from_utf8_lossy(&self.value)
+            String::from_utf8_lossy(self.value)
         )
     }
 }
 
 /// An ordered list of headers with case-insensitive lookup. Repeated
 /// headers are kept as separate entries.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Headers(Vec<Header>);
+///
+/// Names and values live in one buffer, so a parsed request of a dozen
+/// headers costs two allocations, not two per header.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    /// Each header's name followed by its value.
+    text: Vec<u8>,
+    entries: Vec<Entry>,
+}
+
+/// Where one header lies in `Headers::text`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Entry {
+    start: usize,
+    name_len: usize,
+    value_len: usize,
+}
 
 impl Headers {
     /// An empty list.
     pub fn new() -> Self {
-        Headers(Vec::new())
+        Headers::default()
     }
 
     /// Appends a header.
-    pub fn push(&mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) {
-        self.0.push(Header {
-            name: name.into(),
-            value: value.into(),
+    pub fn push(&mut self, name: impl AsRef<str>, value: impl AsRef<[u8]>) {
+        self.push_raw(name.as_ref(), value.as_ref());
+    }
+
+    fn push_raw(&mut self, name: &str, value: &[u8]) {
+        let start = self.text.len();
+        self.text.extend_from_slice(name.as_bytes());
+        self.text.extend_from_slice(value);
+        self.entries.push(Entry {
+            start,
+            name_len: name.len(),
+            value_len: value.len(),
         });
+    }
+
+    fn header(&self, entry: &Entry) -> Header<'_> {
+        let name_end = entry.start + entry.name_len;
+        let name = self.text.get(entry.start..name_end).unwrap_or_default();
+        Header {
+            // Names are pushed as `&str`, so this never falls back.
+            name: std::str::from_utf8(name).unwrap_or_default(),
+            value: self
+                .text
+                .get(name_end..name_end + entry.value_len)
+                .unwrap_or_default(),
+        }
     }
 
     /// The first value of `name`, if any.
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.0
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_slice())
+        self.values(name).next()
     }
 
     /// The first value of `name` as text, if present and UTF-8.
@@ -65,10 +98,20 @@ impl Headers {
 
     /// Every value of `name`, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.0
-            .iter()
-            .filter(move |h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_slice())
+        self.values(name)
+    }
+
+    /// The values of `name`, comparing names as bytes (no UTF-8 check per
+    /// header looked at).
+    fn values<'s, 'n>(&'s self, name: &'n str) -> impl Iterator<Item = &'s [u8]> + use<'s, 'n> {
+        self.entries.iter().filter_map(move |e| {
+            let name_end = e.start + e.name_len;
+            let this = self.text.get(e.start..name_end)?;
+            if !this.eq_ignore_ascii_case(name.as_bytes()) {
+                return None;
+            }
+            self.text.get(name_end..name_end + e.value_len)
+        })
     }
 
     /// Whether `name` is present.
@@ -93,53 +136,51 @@ impl Headers {
     }
 
     /// Every header in order.
-    pub fn iter(&self) -> impl Iterator<Item = &Header> {
-        self.0.iter()
+    pub fn iter(&self) -> impl Iterator<Item = Header<'_>> {
+        self.entries.iter().map(|entry| self.header(entry))
     }
 
     /// Number of headers.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.entries.len()
     }
 
     /// Whether there are no headers.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.entries.is_empty()
     }
 
     pub(crate) fn from_httparse(raw: &[httparse::Header<'_>]) -> Self {
-        Headers(
-            raw.iter()
-                .map(|h| Header {
-                    name: h.name.to_owned(),
-                    value: h.value.to_vec(),
-                })
-                .collect(),
-        )
+        let mut headers = Headers {
+            text: Vec::with_capacity(raw.iter().map(|h| h.name.len() + h.value.len()).sum()),
+            entries: Vec::with_capacity(raw.len()),
+        };
+        for h in raw {
+            headers.push_raw(h.name, h.value);
+        }
+        headers
     }
 
     /// Checks that every header can be written into an HTTP head.
     pub(crate) fn validate(&self) -> Result<(), String> {
-        for h in &self.0 {
-            if !is_token(&h.name) || h.value.iter().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
-                return Err(h.name.clone());
+        for h in self.iter() {
+            if !is_token(h.name) || h.value.iter().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+                return Err(h.name.to_owned());
             }
         }
         Ok(())
     }
 
     pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
-        for h in &self.0 {
-            write_header(out, &h.name, &h.value);
+        for h in self.iter() {
+            write_header(out, h.name, h.value);
         }
     }
 }
 
-impl<'a> IntoIterator for &'a Headers {
-    type Item = &'a Header;
-    type IntoIter = std::slice::Iter<'a, Header>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 
