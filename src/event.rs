@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::ops::Deref;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -15,9 +16,10 @@ use crate::handshake::{Negotiated, Request, Response};
 pub enum Event {
     /// Server: a valid upgrade request; answer with
     /// [`accept`](crate::Connection::accept) or
-    /// [`reject`](crate::Connection::reject). (Boxed, like `Rejected`, so
-    /// the common events stay small.)
-    Request(Box<Request>),
+    /// [`reject`](crate::Connection::reject). (Shared with the connection,
+    /// which keeps it until the decision, instead of copied; behind a
+    /// pointer, like `Rejected`, so the common events stay small.)
+    Request(Arc<Request>),
     /// The handshake completed; the connection is open.
     Connected(Negotiated),
     /// Client: the server answered with a status other than 101.

@@ -1,5 +1,6 @@
 //! The opening handshake phases of a connection.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Buf;
@@ -63,10 +64,12 @@ impl Connection {
         self.recv.advance(end);
         match parsed {
             RequestParse::Valid(request) => {
+                // Shared with the event rather than copied: the application
+                // reads it while the connection waits for its decision.
+                let request = Arc::new(request);
                 self.timers.stop(Timer::Handshake);
-                self.events
-                    .push_back(Event::Request(Box::new(request.clone())));
-                self.phase = Phase::AwaitingDecision(Box::new(request));
+                self.events.push_back(Event::Request(Arc::clone(&request)));
+                self.phase = Phase::AwaitingDecision(request);
             }
             RequestParse::Invalid(error) => self.fail_request(error),
         }

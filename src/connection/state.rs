@@ -18,6 +18,8 @@
 //! soon as both close frames have crossed (it closes TCP first); a client
 //! waits in `Closing` for the server to close TCP, up to the close deadline.
 
+use std::sync::Arc;
+
 use crate::close::CloseFrame;
 use crate::error::Error;
 use crate::event::Initiator;
@@ -49,7 +51,7 @@ pub enum Role {
 #[derive(Debug)]
 pub(crate) enum Phase {
     AwaitingRequest(HeadScanner),
-    AwaitingDecision(Box<Request>),
+    AwaitingDecision(Arc<Request>),
     AwaitingResponse(Box<ClientHandshake>),
     Open,
     Closing,

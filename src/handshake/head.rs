@@ -20,7 +20,8 @@ impl HeadScanner {
         let window = buf.get(start..).unwrap_or_default();
         self.examined += window.len() as u64;
         let mut found = None;
-        for (i, _) in window.iter().enumerate().filter(|(_, b)| **b == b'\n') {
+        let mut from = 0;
+        while let Some(i) = next_newline(window, from) {
             let after = window.get(i + 1..).unwrap_or_default();
             if after.first() == Some(&b'\n') {
                 found = Some(start + i + 2);
@@ -30,6 +31,7 @@ impl HeadScanner {
                 found = Some(start + i + 3);
                 break;
             }
+            from = i + 1;
         }
         self.scanned = buf.len();
         found
@@ -41,9 +43,48 @@ impl HeadScanner {
     }
 }
 
+/// The index of the first `\n` in `buf` at or after `from`, looking at
+/// eight bytes per step (a header line is tens of bytes long).
+fn next_newline(buf: &[u8], from: usize) -> Option<usize> {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const NEWLINES: u64 = LOW * b'\n' as u64;
+    let rest = buf.get(from..)?;
+    let mut words = rest.chunks_exact(8);
+    let mut offset = from;
+    for chunk in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(bytes) ^ NEWLINES;
+        // Nonzero exactly when some byte of `x` is zero (a newline).
+        if x.wrapping_sub(LOW) & !x & HIGH != 0 {
+            return chunk.iter().position(|&b| b == b'\n').map(|i| offset + i);
+        }
+        offset += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|i| offset + i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_newline_matches_a_plain_search() {
+        let text = b"GET / HTTP/1.1\r\nHost: a\r\nX: \xff\x8a\x0b\x09\n\nend\n";
+        for from in 0..=text.len() {
+            let expected = text[from..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|i| from + i);
+            assert_eq!(next_newline(text, from), expected, "from {from}");
+        }
+        assert_eq!(next_newline(text, text.len() + 1), None);
+    }
 
     #[test]
     fn finds_end_across_splits() {
