@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use wsproto::io::Error;
 use wsproto::io::blocking::tls::{self, MaybeTlsStream};
 use wsproto::io::blocking::{self, Incoming};
@@ -22,26 +21,16 @@ use wsproto::io::tls::rustls::{RootCertStore, ServerConfig, ServerConnection, St
 use wsproto::io::tls::{Connector, server_config};
 use wsproto::{Accept, ClientRequest, CloseCode, Config, Message};
 
+#[path = "common/certs.rs"]
+mod certs;
+use certs::certificates;
+
 const WAIT: Duration = Duration::from_secs(5);
 
 fn config() -> Config {
     Config::default()
         .handshake_timeout(Some(WAIT))
         .close_timeout(Some(WAIT))
-}
-
-/// (CA certificate PEM, server chain PEM, server key PEM) for 127.0.0.1.
-fn certificates() -> (String, String, String) {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let key = KeyPair::generate().unwrap();
-    let params =
-        CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
-    let cert = params.signed_by(&key, &issuer).unwrap();
-    (ca_cert.pem(), cert.pem(), key.serialize_pem())
 }
 
 /// One TLS connection accepted and echoed until it ends; returns how.

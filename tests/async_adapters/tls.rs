@@ -1,7 +1,6 @@
 //! A `wss://` round trip: a CA made at start-up signs the server's
 //! certificate, and the client trusts that CA only.
 
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use tokio::net::TcpListener;
 use tokio::time::timeout;
 use wsproto::io::tokio::tls::tokio_rustls::TlsAcceptor;
@@ -9,21 +8,11 @@ use wsproto::io::tokio::tls::{self, Connector, rustls::RootCertStore};
 use wsproto::io::tokio::{self as ws, Incoming};
 use wsproto::{Accept, ClientRequest, CloseCode, Message};
 
-use super::{WAIT, config, echo};
+#[path = "../common/certs.rs"]
+mod certs;
+use certs::certificates;
 
-/// (CA certificate PEM, server chain PEM, server key PEM) for 127.0.0.1.
-fn certificates() -> (String, String, String) {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let key = KeyPair::generate().unwrap();
-    let params =
-        CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
-    let cert = params.signed_by(&key, &issuer).unwrap();
-    (ca_cert.pem(), cert.pem(), key.serialize_pem())
-}
+use super::{WAIT, config, echo};
 
 #[tokio::test]
 async fn wss_round_trip() {
