@@ -32,6 +32,7 @@ from websockets.extensions.permessage_deflate import (
 )
 
 from wsutil import (
+    NodeWsServer,
     DEFLATE_ENABLED,
     NODE,
     NODE_DIR,
@@ -40,7 +41,6 @@ from wsutil import (
     Wscat,
     deflate_messages,
     deflate_params,
-    kill_group,
     run,
 )
 
@@ -278,41 +278,19 @@ def test_wscat_node_server_params(variant):
     options, want = NODE_SERVER_VARIANTS[variant]
 
     async def go():
-        argv = [NODE, str(NODE_DIR / "ws_server.js"), "--deflate-options", json.dumps({"threshold": 0, **options})]
-        node = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            limit=64 << 20,  # message events carry whole ~100 KiB messages
-            start_new_session=True,
-        )
-        events = []
-
-        async def next_event(timeout=10):
-            line = await asyncio.wait_for(node.stdout.readline(), timeout)
-            assert line, f"node server exited; events so far: {[e.get('event') for e in events]}"
-            event = json.loads(line)
-            events.append(event)
-            return event
-
-        try:
-            first = (await asyncio.wait_for(node.stdout.readline(), 10)).decode()
-            assert first.startswith("port: "), first
-            url = f"ws://127.0.0.1:{int(first.split()[1])}/echo"
-            await wscat_exchange(url, want)
-            connection = await next_event()
+        options_json = json.dumps({"threshold": 0, **options})
+        async with NodeWsServer("--deflate-options", options_json, node=NODE) as node:
+            await wscat_exchange(node.url, want)
+            connection = await node.next_event()
             assert connection["event"] == "connection", connection
             assert deflate_params(connection["headers"].get("sec-websocket-extensions")) == WSCAT_OFFER
             assert deflate_params(connection["response_extensions"]) == want
             for i, message in enumerate(TEXTS):
-                event = await next_event()
+                event = await node.next_event()
                 assert event["event"] == "message" and not event["binary"], {k: event[k] for k in event if k != "text"}
                 assert event["text"] == message, f"message #{i} reached the node server changed"
-            close = await next_event()
+            close = await node.next_event()
             assert close["event"] == "close" and close["code"] == 1000, close
-        finally:
-            kill_group(node)
-            await asyncio.wait_for(node.wait(), 5)
 
     run(go(), timeout=50)
 

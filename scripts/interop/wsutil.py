@@ -777,3 +777,50 @@ class AiohttpServer(Server):
 
 
 SERVERS = {"websockets": WebsocketsServer, "aiohttp": AiohttpServer}
+
+
+# --------------------------------------------------------------------------
+# Node `ws` server (scripts/interop/node/ws_server.js)
+# --------------------------------------------------------------------------
+
+
+class NodeWsServer:
+    """`async with NodeWsServer(*args) as node:` starts ws_server.js on an
+    ephemeral port; `node.url` is its echo URL and `await node.next_event()`
+    the next JSON line it reports (connection, message, close)."""
+
+    def __init__(self, *args: str, node: str = "node"):
+        self.argv = [node, str(NODE_DIR / "ws_server.js"), *args]
+        self.events: list = []
+        self.proc = None
+        self.url = None
+
+    async def __aenter__(self):
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=64 * MiB,  # message events carry whole messages
+            start_new_session=True,
+        )
+        try:
+            first = (await asyncio.wait_for(self.proc.stdout.readline(), 10)).decode()
+            assert first.startswith("port: "), first
+            self.url = f"ws://127.0.0.1:{int(first.split()[1])}/echo"
+        except BaseException:
+            await self.__aexit__()
+            raise
+        return self
+
+    async def __aexit__(self, *exc):
+        kill_group(self.proc)
+        await asyncio.wait_for(self.proc.wait(), 5)
+
+    async def next_event(self, timeout: float = 10) -> dict:
+        import json
+
+        line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
+        assert line, f"node server exited; events so far: {[e.get('event') for e in self.events]}"
+        event = json.loads(line)
+        self.events.append(event)
+        return event
