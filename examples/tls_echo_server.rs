@@ -25,63 +25,47 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[path = "common/echo_cli.rs"]
+mod echo_cli;
+
+use echo_cli::EchoOptions;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use tokio::net::TcpListener;
-use wsproto::deflate::DeflateConfig;
 use wsproto::io::Error;
 use wsproto::io::tokio::tls::{self, tokio_rustls::TlsAcceptor};
 use wsproto::io::tokio::{self as ws, Incoming};
-use wsproto::{Accept, Config, Keepalive, SendError};
+use wsproto::{Accept, Config, SendError};
 
-const USAGE: &str = "usage: tls_echo_server [--listen ADDR] [--cert FILE --key FILE] \
-                     [--write-cert FILE] [--protocol NAME]... [--no-deflate] \
-                     [--max-message-size BYTES] [--heartbeat SECS]";
-
+/// Where the certificate comes from: `--cert`/`--key`, or made at
+/// start-up (and written with `--write-cert`).
 #[derive(Default)]
-struct Options {
-    listen: String,
+struct TlsOptions {
     cert: Option<String>,
     key: Option<String>,
     write_cert: Option<String>,
-    protocols: Vec<String>,
-    max_message_size: usize,
-    heartbeat: Option<Duration>,
-    no_deflate: bool,
 }
 
-fn parse_args() -> Result<Options, String> {
-    let mut options = Options {
-        listen: "127.0.0.1:9443".to_owned(),
-        max_message_size: 64 << 20,
-        ..Options::default()
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "--listen" => options.listen = value("--listen")?,
-            "--cert" => options.cert = Some(value("--cert")?),
-            "--key" => options.key = Some(value("--key")?),
-            "--write-cert" => options.write_cert = Some(value("--write-cert")?),
-            "--protocol" => options.protocols.push(value("--protocol")?),
-            "--no-deflate" => options.no_deflate = true,
-            "--max-message-size" => {
-                let v = value("--max-message-size")?;
-                options.max_message_size = v.parse().map_err(|_| format!("bad size {v:?}"))?;
-            }
-            "--heartbeat" => {
-                let v = value("--heartbeat")?;
-                let secs: u64 = v.parse().map_err(|_| format!("bad seconds {v:?}"))?;
-                options.heartbeat = Some(Duration::from_secs(secs));
-            }
-            "-h" | "--help" => return Err(USAGE.to_owned()),
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
-        }
+fn parse_args() -> Result<(EchoOptions, TlsOptions), String> {
+    let mut tls = TlsOptions::default();
+    let options = EchoOptions::from_args_with(
+        "tls_echo_server",
+        "127.0.0.1:9443",
+        " [--cert FILE --key FILE] [--write-cert FILE]",
+        |name, next| {
+            let slot = match name {
+                "--cert" => &mut tls.cert,
+                "--key" => &mut tls.key,
+                "--write-cert" => &mut tls.write_cert,
+                _ => return Ok(false),
+            };
+            *slot = Some(next().ok_or(format!("{name} needs a value"))?);
+            Ok(true)
+        },
+    )?;
+    if tls.cert.is_some() != tls.key.is_some() {
+        return Err("--cert and --key go together (see --help)".to_owned());
     }
-    if options.cert.is_some() != options.key.is_some() {
-        return Err(format!("--cert and --key go together\n{USAGE}"));
-    }
-    Ok(options)
+    Ok((options, tls))
 }
 
 /// A throw-away CA and a certificate it signed for `hosts`: (CA PEM,
@@ -101,13 +85,13 @@ fn generate(hosts: Vec<String>) -> Result<(String, String, String), rcgen::Error
 }
 
 /// The server's chain and key, read or made (and the CA written out).
-fn identity(options: &Options) -> Result<(Vec<u8>, Vec<u8>), String> {
-    if let (Some(cert), Some(key)) = (&options.cert, &options.key) {
+fn identity(listen: &str, tls: &TlsOptions) -> Result<(Vec<u8>, Vec<u8>), String> {
+    if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
         let read = |path: &str| std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"));
         return Ok((read(cert)?, read(key)?));
     }
     let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
-    if let Some((host, _)) = options.listen.rsplit_once(':') {
+    if let Some((host, _)) = listen.rsplit_once(':') {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         if !hosts.iter().any(|h| h == host) {
             hosts.push(host.to_owned());
@@ -115,7 +99,7 @@ fn identity(options: &Options) -> Result<(Vec<u8>, Vec<u8>), String> {
     }
     let (ca, chain, key) =
         generate(hosts).map_err(|e| format!("cannot make a certificate: {e}"))?;
-    if let Some(path) = &options.write_cert {
+    if let Some(path) = &tls.write_cert {
         std::fs::write(path, &ca).map_err(|e| format!("cannot write {path}: {e}"))?;
         eprintln!("wrote the CA certificate to {path}");
     }
@@ -124,14 +108,14 @@ fn identity(options: &Options) -> Result<(Vec<u8>, Vec<u8>), String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let options = match parse_args() {
-        Ok(options) => options,
+    let (options, tls_options) = match parse_args() {
+        Ok(parsed) => parsed,
         Err(message) => {
             eprintln!("{message}");
             return ExitCode::from(2);
         }
     };
-    let acceptor = match identity(&options)
+    let acceptor = match identity(&options.listen, &tls_options)
         .and_then(|(chain, key)| tls::server_config(&chain, &key).map_err(|e| e.to_string()))
     {
         Ok(config) => TlsAcceptor::from(config),
@@ -140,15 +124,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut config = Config::default()
-        .max_message_size(options.max_message_size)
-        .max_frame_size(options.max_message_size);
-    if !options.no_deflate {
-        config = config.deflate(Some(DeflateConfig::default()));
-    }
-    if let Some(interval) = options.heartbeat {
-        config = config.keepalive(Some(Keepalive::new(interval)));
-    }
+    let config = options.config();
     let listener = match TcpListener::bind(&options.listen).await {
         Ok(listener) => listener,
         Err(e) => {

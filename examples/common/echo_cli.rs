@@ -1,5 +1,6 @@
 //! The command line the echo servers share (`echo_server`,
-//! `tokio_echo_server`), and the config it asks for.
+//! `tokio_echo_server`, and `tls_echo_server` with options of its own),
+//! and the config it asks for.
 
 use std::time::Duration;
 
@@ -19,13 +20,26 @@ pub struct EchoOptions {
 impl EchoOptions {
     /// Parses the process arguments; `Err` holds the message to print
     /// (usage for `--help` and for mistakes).
+    #[allow(dead_code)] // tls_echo_server uses `from_args_with` only
     pub fn from_args(program: &str) -> Result<EchoOptions, String> {
+        EchoOptions::from_args_with(program, "127.0.0.1:9001", "", |_, _| Ok(false))
+    }
+
+    /// The same, for a server with options of its own: `extra(name,
+    /// next_value)` handles an argument the shared ones do not and says
+    /// whether it did; `extra_usage` is appended to the usage line.
+    pub fn from_args_with(
+        program: &str,
+        default_listen: &str,
+        extra_usage: &str,
+        mut extra: impl FnMut(&str, &mut dyn FnMut() -> Option<String>) -> Result<bool, String>,
+    ) -> Result<EchoOptions, String> {
         let usage = format!(
             "usage: {program} [--listen ADDR] [--protocol NAME]... [--no-deflate] \
-             [--max-message-size BYTES] [--heartbeat SECS]"
+             [--max-message-size BYTES] [--heartbeat SECS]{extra_usage}"
         );
         let mut options = EchoOptions {
-            listen: "127.0.0.1:9001".to_owned(),
+            listen: default_listen.to_owned(),
             protocols: Vec::new(),
             max_message_size: 64 << 20,
             heartbeat: None,
@@ -48,7 +62,12 @@ impl EchoOptions {
                     options.heartbeat = Some(Duration::from_secs(secs));
                 }
                 "-h" | "--help" => return Err(usage),
-                other => return Err(format!("unknown argument {other:?}\n{usage}")),
+                other => {
+                    let mut next = || args.next();
+                    if !extra(other, &mut next)? {
+                        return Err(format!("unknown argument {other:?}\n{usage}"));
+                    }
+                }
             }
         }
         Ok(options)
