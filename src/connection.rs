@@ -2,8 +2,10 @@
 //! handshake and timers of one WebSocket connection.
 
 mod closing;
+mod direct;
 mod handshake;
 mod inflating;
+mod payload_block;
 mod recv;
 mod send;
 mod state;
@@ -26,6 +28,7 @@ use crate::event::{Event, Message};
 use crate::handshake::{Accept, ClientRequest, Negotiated, Response};
 use crate::timer::{Timer, TimerTable};
 use crate::transmit::{Transmit, TransmitQueue};
+use payload_block::PayloadBlock;
 use recv::FrameReader;
 use send::FrameWriter;
 use state::{CloseProgress, Phase};
@@ -72,6 +75,8 @@ pub struct Connection {
     /// Received bytes not yet consumed; frames are unmasked in place and
     /// handed out as slices of it.
     recv: BytesMut,
+    /// Large messages, read past the receive buffer into a reusable block.
+    block: PayloadBlock,
     out: TransmitQueue,
     events: VecDeque<Event>,
     timers: TimerTable,
@@ -119,6 +124,7 @@ impl Connection {
             config,
             phase,
             recv: BytesMut::new(),
+            block: PayloadBlock::default(),
             out: TransmitQueue::default(),
             events: VecDeque::new(),
             timers: TimerTable::default(),
@@ -190,6 +196,7 @@ impl Connection {
             return;
         }
         self.stats.bytes_received += data.len() as u64;
+        let data = self.feed_direct(now, data);
         self.reserve_input(data.len());
         self.recv.extend_from_slice(data);
         self.process_input(now);
@@ -206,6 +213,12 @@ impl Connection {
         read: impl FnOnce(&mut [u8]) -> Result<usize, E>,
     ) -> Result<usize, E> {
         self.last_now = now;
+        if self.direct_rest() > 0 {
+            return self.read_direct(now, max, read);
+        }
+        if self.speculate_direct() {
+            return self.read_speculative(now, max, read);
+        }
         let start = self.recv.len();
         self.reserve_input(max);
         self.recv.resize(start + max, 0);
@@ -219,7 +232,10 @@ impl Connection {
             Ok(_) => self.process_input(now),
             // Nothing to read: the connection is idle, so an empty buffer
             // is released rather than kept at the size just offered.
-            Err(_) if self.recv.is_empty() => self.recv = BytesMut::new(),
+            Err(_) if self.recv.is_empty() => {
+                self.recv = BytesMut::new();
+                self.block.release_last();
+            }
             Err(_) => {}
         }
         result
@@ -438,6 +454,7 @@ impl Connection {
     fn after_input(&mut self) {
         if self.discarding_input() {
             self.recv.clear();
+            self.block.clear();
         }
         if self.recv.is_empty() && self.recv.capacity() >= KEEP_RECV_CAPACITY {
             self.recv = BytesMut::new();

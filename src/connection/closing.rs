@@ -130,6 +130,7 @@ impl Connection {
         self.phase = Phase::Closed;
         self.timers.stop_all();
         self.recv = Default::default();
+        self.block.clear();
         self.pending_pong = None;
         self.paused = false;
         let closing = &self.closing;

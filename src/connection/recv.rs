@@ -24,6 +24,9 @@ pub(crate) struct FrameReader {
     pub(super) utf8: Utf8Validator,
     /// A data message was just delivered.
     delivered: bool,
+    /// The last data message was read into the payload block, so the next
+    /// read is tried there too, header and all.
+    pub(super) last_direct: bool,
 }
 
 #[derive(Debug)]
@@ -39,7 +42,10 @@ pub(super) struct IncomingFrame {
     /// dropped as they arrive); the masking key continues from here.
     pub(super) offset: usize,
     /// Whether the payload is text that must be validated as it arrives.
-    text: bool,
+    pub(super) text: bool,
+    /// The payload is read straight into the payload block (see
+    /// [`DIRECT_MIN`]); `offset` counts what has arrived.
+    pub(super) direct: bool,
     /// Part of a compressed message: inflated as it arrives.
     pub(super) compressed: bool,
 }
@@ -48,19 +54,28 @@ pub(super) struct IncomingFrame {
 pub(super) struct IncomingMessage {
     pub(super) kind: MessageKind,
     /// The payload so far, when not compressed.
-    data: BytesMut,
+    pub(super) data: BytesMut,
     /// The inflated payload so far, when compressed (a `Vec` so its growth
     /// can be held to the message limit).
     pub(super) inflated: Vec<u8>,
     /// RSV1 was set on the first frame (permessage-deflate).
-    compressed: bool,
+    pub(super) compressed: bool,
     /// Frames received so far.
-    frames: usize,
+    pub(super) frames: usize,
+    /// The payload so far lives in the connection's payload block, not in
+    /// `data`.
+    pub(super) in_block: bool,
 }
 
 /// How far past what has arrived the receive buffer may be reserved for
 /// the rest of a frame, as a multiple of what has arrived.
-const RESERVE_AHEAD: usize = 8;
+pub(super) const RESERVE_AHEAD: usize = 8;
+
+/// A data frame with at least this much payload still to come (and more
+/// to come than has arrived) is read straight into the payload block
+/// instead of the receive buffer, which saves the receive buffer's
+/// zero-fill per read.
+pub(super) const DIRECT_MIN: usize = 16 << 10;
 
 /// Ping and pong events kept for an application that is not reading.
 const MAX_QUEUED_CONTROL_EVENTS: usize = 64;
@@ -79,7 +94,7 @@ impl Connection {
             return;
         }
         let frame_rest = match &self.reader.frame {
-            Some(frame) if !frame.compressed => frame.len.saturating_sub(len),
+            Some(frame) if !frame.compressed && !frame.direct => frame.len.saturating_sub(len),
             _ => 0,
         };
         // The rest of the frame plus one more read, so the read that ends
@@ -111,6 +126,9 @@ impl Connection {
                         Ok(frame) => {
                             self.recv.advance(header_len);
                             self.begin_frame(frame);
+                            if let Err(error) = self.start_direct() {
+                                return self.fail(now, error);
+                            }
                         }
                         Err(error) => return self.fail(now, error),
                     },
@@ -122,6 +140,25 @@ impl Connection {
                     Ok(true) => self.complete_compressed_frame(now),
                     Ok(false) => return,
                     Err(error) => return self.fail(now, error),
+                }
+                if self.pause_after_delivery() {
+                    return;
+                }
+                continue;
+            }
+            if let Some(frame) = self.reader.frame.as_ref().filter(|f| f.direct) {
+                if frame.offset < frame.len {
+                    return;
+                }
+                let header = frame.header;
+                self.reader.frame = None;
+                self.stats.frames_received += 1;
+                if header.fin {
+                    if let Some(message) = self.reader.message.take() {
+                        self.reader.last_direct = true;
+                        let data = self.block.take();
+                        self.deliver(now, message.kind, data);
+                    }
                 }
                 if self.pause_after_delivery() {
                     return;
@@ -186,6 +223,7 @@ impl Connection {
                     inflated: Vec::new(),
                     compressed: true,
                     frames: 1,
+                    in_block: false,
                 });
             }
             _ => {}
@@ -195,7 +233,10 @@ impl Connection {
 
     /// Checks a header against the role, the negotiated extensions, the
     /// message in progress and the limits, before any payload is buffered.
-    fn check_header(&self, header: &FrameHeader) -> Result<IncomingFrame, ProtocolError> {
+    pub(super) fn check_header(
+        &self,
+        header: &FrameHeader,
+    ) -> Result<IncomingFrame, ProtocolError> {
         let opcode = header.opcode;
         let compressed = header.rsv & RSV1 != 0;
         let rsv1_allowed =
@@ -240,7 +281,13 @@ impl Connection {
         // A compressed message's limit applies to its inflated size, which
         // the decompressor enforces as it inflates.
         if kind.is_some() && !compressed {
-            let so_far = in_progress.map_or(0, |m| m.data.len()) as u64;
+            let so_far = in_progress.map_or(0, |m| {
+                if m.in_block {
+                    self.block.len()
+                } else {
+                    m.data.len()
+                }
+            }) as u64;
             let total = so_far.saturating_add(header.payload_len);
             let limit = self.config.max_message_size;
             if total > limit as u64 {
@@ -254,6 +301,7 @@ impl Connection {
             offset: 0,
             // Compressed text is validated after inflating.
             text: kind == Some(MessageKind::Text) && !compressed,
+            direct: false,
             compressed,
         })
     }
@@ -300,6 +348,7 @@ impl Connection {
                     inflated: Vec::new(),
                     compressed: false,
                     frames: 1,
+                    in_block: false,
                 });
             }
             return;
@@ -307,10 +356,19 @@ impl Connection {
         let Some(message) = self.reader.message.as_mut() else {
             return;
         };
-        message.data.extend_from_slice(&payload);
+        if message.in_block {
+            self.block.extend(&payload);
+        } else {
+            message.data.extend_from_slice(&payload);
+        }
         if header.fin {
             if let Some(message) = self.reader.message.take() {
-                self.deliver(now, message.kind, message.data.freeze());
+                let data = if message.in_block {
+                    self.block.take()
+                } else {
+                    message.data.freeze()
+                };
+                self.deliver(now, message.kind, data);
             }
         }
     }
