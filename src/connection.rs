@@ -206,6 +206,10 @@ impl Connection {
     /// `read` gets up to `max` bytes of space and returns how many it
     /// filled, like [`std::io::Read::read`]. Zero bytes read means the end
     /// of the stream and is handled as [`handle_eof`](Self::handle_eof).
+    ///
+    /// The space may be shorter than `max`: the payload of a large frame
+    /// is read into a block of its own, and a read then stops at the
+    /// frame's end.
     pub fn handle_read_with<E>(
         &mut self,
         now: Instant,
@@ -451,6 +455,7 @@ impl Connection {
 
     /// Drops input that will never be read, and a drained buffer that grew
     /// large.
+    #[inline]
     fn after_input(&mut self) {
         if self.discarding_input() {
             self.recv.clear();

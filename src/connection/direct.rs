@@ -37,11 +37,7 @@ impl Connection {
             frame.header.opcode,
             OpCode::Text | OpCode::Binary | OpCode::Continuation
         );
-        if !data_frame {
-            return Ok(());
-        }
-        if frame.compressed || rest < DIRECT_MIN || rest < arrived {
-            self.reader.last_direct = false;
+        if !data_frame || frame.compressed || rest < DIRECT_MIN || rest < arrived {
             return Ok(());
         }
         frame.direct = true;

@@ -124,10 +124,13 @@ impl Connection {
                     Ok(None) => return,
                     Ok(Some((header, header_len))) => match self.check_header(&header) {
                         Ok(frame) => {
+                            let large = frame.len >= DIRECT_MIN;
                             self.recv.advance(header_len);
                             self.begin_frame(frame);
-                            if let Err(error) = self.start_direct() {
-                                return self.fail(now, error);
+                            if large {
+                                if let Err(error) = self.start_direct() {
+                                    return self.fail(now, error);
+                                }
                             }
                         }
                         Err(error) => return self.fail(now, error),
@@ -155,9 +158,9 @@ impl Connection {
                 self.stats.frames_received += 1;
                 if header.fin {
                     if let Some(message) = self.reader.message.take() {
-                        self.reader.last_direct = true;
                         let data = self.block.take();
                         self.deliver(now, message.kind, data);
+                        self.reader.last_direct = true;
                     }
                 }
                 if self.pause_after_delivery() {
@@ -233,6 +236,7 @@ impl Connection {
 
     /// Checks a header against the role, the negotiated extensions, the
     /// message in progress and the limits, before any payload is buffered.
+    #[inline(always)]
     pub(super) fn check_header(
         &self,
         header: &FrameHeader,
@@ -400,6 +404,7 @@ impl Connection {
         self.events.push_back(Event::Message(message));
         self.stats.messages_received += 1;
         self.reader.delivered = true;
+        self.reader.last_direct = false;
     }
 
     /// Restarts the keepalive countdown: any inbound byte is a sign of
