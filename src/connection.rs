@@ -52,6 +52,7 @@ const KEEP_RECV_CAPACITY: usize = 64 << 10;
 /// - **Commands**, from the application: [`accept`](Self::accept),
 ///   [`reject`](Self::reject), [`send`](Self::send),
 ///   [`send_text`](Self::send_text), [`send_binary`](Self::send_binary),
+///   [`send_binary_slice`](Self::send_binary_slice),
 ///   [`send_fragment`](Self::send_fragment), [`send_ping`](Self::send_ping),
 ///   [`send_pong`](Self::send_pong), [`close`](Self::close). An `Err` means
 ///   the call itself was wrong (see [`SendError`]) and changed nothing.
@@ -294,6 +295,13 @@ impl Connection {
     /// Sends a binary message. The payload is not copied by a server.
     pub fn send_binary(&mut self, data: impl Into<Bytes>) -> Result<(), SendError> {
         self.send_message(MessageKind::Binary, data.into().into())
+    }
+
+    /// Sends a binary message from a borrowed buffer, which is copied into
+    /// the output queue (a client copies every payload anyway, to mask
+    /// it), so the caller can reuse the buffer at once.
+    pub fn send_binary_slice(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.send_message(MessageKind::Binary, data.into())
     }
 
     /// Sends one fragment of a message; `last` ends it. Every fragment of a

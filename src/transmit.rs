@@ -76,6 +76,7 @@ impl TransmitQueue {
     }
 
     /// The next bytes to write, without taking them.
+    #[inline]
     pub(crate) fn peek(&self) -> &[u8] {
         match self.chunks.front() {
             Some(chunk) => chunk,
@@ -84,6 +85,7 @@ impl TransmitQueue {
     }
 
     /// Drops the first `n` bytes of what [`peek`](Self::peek) showed.
+    #[inline]
     pub(crate) fn consume(&mut self, n: usize) {
         let n = n.min(self.peek().len());
         self.queued -= n;
@@ -94,11 +96,19 @@ impl TransmitQueue {
                     self.chunks.pop_front();
                 }
             }
+            // All of it: clearing keeps the buffer's start where it is, so
+            // the next frame is written without moving anything.
+            None if n == self.tail.len() => self.tail.clear(),
             None => self.tail.advance(n),
         }
     }
 
+    #[inline]
     pub(crate) fn poll(&mut self) -> Option<Transmit> {
+        if self.queued == 0 && self.shutdown != ShutdownState::Requested {
+            // The common answer for a writer that drained through peek.
+            return None;
+        }
         let chunk = match self.chunks.pop_front() {
             Some(chunk) => Some(chunk),
             None if !self.tail.is_empty() => Some(self.tail.split().freeze()),

@@ -506,3 +506,24 @@ fn send_fragment_checks_kind_and_utf8() {
         Err(SendError::ControlPayloadTooLong(126))
     );
 }
+
+#[test]
+fn a_borrowed_slice_is_sent_as_the_same_message_as_owned_bytes() {
+    let mut pair = common::Pair::new();
+    let mut buffer = vec![5u8; 3000];
+    pair.client.send_binary_slice(&buffer[..20]).unwrap();
+    // The caller may reuse its buffer at once.
+    buffer.fill(6);
+    pair.client.send_binary_slice(&buffer).unwrap();
+    pair.client.send_binary(Bytes::from(vec![7u8; 20])).unwrap();
+    pair.drive();
+    let got: Vec<_> = pair
+        .take_server_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Message(Message::Binary(b)) => Some(b.to_vec()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got, [vec![5u8; 20], vec![6u8; 3000], vec![7u8; 20]]);
+}

@@ -87,20 +87,21 @@ impl Receiver for WsprotoRecv {
 /// wsproto client.
 pub struct WsprotoSend {
     conn: wsproto::Connection,
-    message: wsproto::Message,
+    kind: Kind,
+    payload: Bytes,
 }
 
 impl WsprotoSend {
     /// A client that will send `payload` as `kind`.
     pub fn new(kind: Kind, payload: Bytes) -> Self {
-        let message = match kind {
-            Kind::Binary => wsproto::Message::Binary(payload),
-            Kind::Text => wsproto::Message::Text(wsproto::Text::from_utf8(payload).expect("utf-8")),
-        };
+        if kind == Kind::Text {
+            std::str::from_utf8(&payload).expect("utf-8");
+        }
         let config = wsproto::Config::default();
         WsprotoSend {
             conn: crate::wsproto_open(wsproto::Role::Client, config),
-            message,
+            kind,
+            payload,
         }
     }
 }
@@ -108,8 +109,17 @@ impl WsprotoSend {
 impl Sender for WsprotoSend {
     fn send(&mut self, count: usize) -> usize {
         let mut written = 0;
+        // The payload is borrowed, as for fastwebsockets: a client copies
+        // it to mask it in any case.
+        let text = match self.kind {
+            Kind::Text => std::str::from_utf8(&self.payload).ok(),
+            Kind::Binary => None,
+        };
         for _ in 0..count {
-            self.conn.send(self.message.clone()).expect("send");
+            match text {
+                Some(text) => self.conn.send_text(text).expect("send"),
+                None => self.conn.send_binary_slice(&self.payload).expect("send"),
+            }
             written += crate::wsproto_drain(&mut self.conn);
         }
         written

@@ -170,6 +170,7 @@ impl Connection {
     }
 
     /// Writes the answer to the latest ping, if one is waiting.
+    #[inline]
     pub(super) fn flush_pending_pong(&mut self) {
         if let Some(payload) = self.pending_pong.take() {
             if self.closing.sent.is_none() && !matches!(self.phase, Phase::Closed) {
