@@ -121,7 +121,7 @@ impl Connection {
     fn new(role: Role, phase: Phase, config: Config, now: Instant) -> Self {
         Connection {
             role,
-            entropy: MaskKeys::new(config.entropy.generator()),
+            entropy: MaskKeys::new(config.entropy.clone()),
             config,
             phase,
             recv: BytesMut::new(),

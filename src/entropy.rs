@@ -68,17 +68,21 @@ impl fmt::Debug for EntropySource {
 }
 
 /// Mask keys drawn from a connection's [`Entropy`] 32 bytes at a time, so
-/// a client sending small frames makes one generator call per 8 keys.
+/// a client sending small frames makes one generator call per 8 keys. The
+/// generator is made on first use: a server never masks, and so never
+/// allocates one.
 pub(crate) struct MaskKeys {
-    entropy: Box<dyn Entropy>,
+    source: EntropySource,
+    entropy: Option<Box<dyn Entropy>>,
     buf: [u8; 32],
     used: usize,
 }
 
 impl MaskKeys {
-    pub(crate) fn new(entropy: Box<dyn Entropy>) -> Self {
+    pub(crate) fn new(source: EntropySource) -> Self {
         MaskKeys {
-            entropy,
+            source,
+            entropy: None,
             buf: [0; 32],
             used: 32,
         }
@@ -87,7 +91,10 @@ impl MaskKeys {
     /// The next unused 4 random bytes.
     pub(crate) fn next_key(&mut self) -> [u8; 4] {
         if self.used + 4 > self.buf.len() {
-            self.entropy.fill(&mut self.buf);
+            let source = &self.source;
+            self.entropy
+                .get_or_insert_with(|| source.generator())
+                .fill(&mut self.buf);
             self.used = 0;
         }
         let mut key = [0u8; 4];
@@ -98,7 +105,10 @@ impl MaskKeys {
 
     /// The generator itself, for handshake nonces.
     pub(crate) fn entropy(&mut self) -> &mut dyn Entropy {
-        self.entropy.as_mut()
+        let source = &self.source;
+        self.entropy
+            .get_or_insert_with(|| source.generator())
+            .as_mut()
     }
 }
 

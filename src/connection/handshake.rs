@@ -109,7 +109,12 @@ impl Connection {
                 .and_then(|c| negotiate_server(c, request.extensions()));
             accept.deflate = chosen.map_or(DeflateChoice::Decline, DeflateChoice::Use);
         }
-        let (head, negotiated) = request.accept_response(&accept)?;
+        let before = self.out.tail().len();
+        // The usual 101 fits, so it is written without growing.
+        self.out.tail().reserve(256);
+        let negotiated = request.write_accept_response(&accept, self.out.tail())?;
+        let written = self.out.tail().len() - before;
+        self.out.appended(written);
         if let DeflateChoice::Use(params) = accept.deflate {
             self.deflate = Some(DeflateState::new(
                 self.role,
@@ -117,7 +122,6 @@ impl Connection {
                 self.config.deflate.as_ref(),
             ));
         }
-        self.queue_raw(&head);
         self.phase = Phase::Open;
         self.events.push_back(Event::Connected(negotiated.clone()));
         self.negotiated = Some(negotiated);

@@ -5,7 +5,8 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use super::head::HeadScanner;
 use super::headers::{Extension, Headers, is_token, parse_extensions, write_header};
-use super::{Negotiated, Response, accept_key};
+use super::server::STACK_HEADER_SLOTS;
+use super::{Negotiated, Response, accept_key_bytes};
 use crate::error::{HandshakeError, SendError};
 
 /// What a client asks for: where to connect and what to offer.
@@ -254,7 +255,7 @@ pub fn validate_response(
     let accept = headers
         .get("Sec-WebSocket-Accept")
         .ok_or(HandshakeError::MissingHeader("Sec-WebSocket-Accept"))?;
-    if accept.trim_ascii() != accept_key(key.as_bytes()).as_bytes() {
+    if accept.trim_ascii() != accept_key_bytes(key.as_bytes()) {
         return Err(HandshakeError::AcceptMismatch);
     }
     let chosen: Vec<&str> = headers.list("Sec-WebSocket-Protocol").collect();
@@ -346,8 +347,18 @@ impl ResponseParser {
         if head_len > check.max_head {
             return ResponseProgress::Failed(HandshakeError::HeadTooLarge(check.max_head));
         }
-        let mut slots = vec![httparse::EMPTY_HEADER; check.max_headers];
-        let mut parsed = httparse::Response::new(&mut slots);
+        // Slots on the stack for the usual limits: no allocation per
+        // handshake.
+        let mut stack = [httparse::EMPTY_HEADER; STACK_HEADER_SLOTS];
+        let mut heap = Vec::new();
+        let slots = match stack.get_mut(..check.max_headers) {
+            Some(slots) => slots,
+            None => {
+                heap.resize(check.max_headers, httparse::EMPTY_HEADER);
+                heap.as_mut_slice()
+            }
+        };
+        let mut parsed = httparse::Response::new(slots);
         match parsed.parse(buf.get(..head_len).unwrap_or_default()) {
             Ok(httparse::Status::Complete(_)) => {}
             Ok(httparse::Status::Partial) => {

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use bytes::BufMut;
+
 /// One HTTP header as it appeared on the wire, borrowed from [`Headers`].
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Header<'a> {
@@ -171,7 +173,7 @@ impl Headers {
         Ok(())
     }
 
-    pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write_to(&self, out: &mut impl BufMut) {
         for h in self.iter() {
             write_header(out, h.name, h.value);
         }
@@ -184,11 +186,11 @@ impl fmt::Debug for Headers {
     }
 }
 
-pub(crate) fn write_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value);
-    out.extend_from_slice(b"\r\n");
+pub(crate) fn write_header(out: &mut impl BufMut, name: &str, value: &[u8]) {
+    out.put_slice(name.as_bytes());
+    out.put_slice(b": ");
+    out.put_slice(value);
+    out.put_slice(b"\r\n");
 }
 
 /// RFC 7230 `tchar`.

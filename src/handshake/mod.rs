@@ -35,10 +35,18 @@ pub const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /// );
 /// ```
 pub fn accept_key(key: &[u8]) -> String {
+    String::from_utf8_lossy(&accept_key_bytes(key)).into_owned()
+}
+
+/// [`accept_key`] on the stack: a SHA-1 digest is always 28 base64 bytes.
+pub(crate) fn accept_key_bytes(key: &[u8]) -> [u8; 28] {
     let mut sha = Sha1::new();
     sha.update(key);
     sha.update(GUID.as_bytes());
-    BASE64.encode(sha.finalize())
+    let mut out = [0u8; 28];
+    // 20 bytes always encode to exactly 28.
+    let _ = BASE64.encode_slice(sha.finalize(), &mut out);
+    out
 }
 
 /// A fresh `Sec-WebSocket-Key`: 16 random bytes, base64-encoded.

@@ -1,21 +1,24 @@
 //! Server side: parsing and validating the upgrade request (RFC 6455
 //! §4.2.1) and writing the 101 answer (§4.2.2).
 
+use std::mem::MaybeUninit;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::BufMut;
 
 use super::headers::{Extension, Headers, is_token, parse_extensions, write_header};
-use super::{Negotiated, accept_key};
+use super::{Negotiated, accept_key_bytes};
 use crate::deflate::{DeflateChoice, check_server_choice};
 use crate::error::{HandshakeError, SendError};
 
 /// A validated WebSocket upgrade request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
-    method: String,
     target: String,
     headers: Headers,
-    key: String,
+    /// A valid key is 16 bytes in base64: always 24 ASCII bytes.
+    key: [u8; 24],
     subprotocols: Vec<String>,
     extensions: Vec<Extension>,
 }
@@ -23,7 +26,7 @@ pub struct Request {
 impl Request {
     /// The method (always `GET` for a valid request).
     pub fn method(&self) -> &str {
-        &self.method
+        "GET"
     }
 
     /// The request target as sent: path and query.
@@ -61,7 +64,7 @@ impl Request {
 
     /// The `Sec-WebSocket-Key`.
     pub fn key(&self) -> &str {
-        &self.key
+        std::str::from_utf8(&self.key).unwrap_or_default()
     }
 
     /// The offered subprotocols in the client's order, from every
@@ -90,6 +93,18 @@ impl Request {
     /// it declines compression. Pass [`DeflateChoice::Use`] with parameters
     /// from [`negotiate_server`](crate::deflate::negotiate_server) instead.
     pub fn accept_response(&self, accept: &Accept) -> Result<(Vec<u8>, Negotiated), SendError> {
+        let mut out = Vec::with_capacity(160);
+        let negotiated = self.write_accept_response(accept, &mut out)?;
+        Ok((out, negotiated))
+    }
+
+    /// [`accept_response`](Self::accept_response) written straight into
+    /// `out` (the connection's output buffer); nothing is written on error.
+    pub(crate) fn write_accept_response(
+        &self,
+        accept: &Accept,
+        out: &mut impl BufMut,
+    ) -> Result<Negotiated, SendError> {
         if let Some(chosen) = &accept.subprotocol {
             if !self.subprotocols.contains(chosen) {
                 return Err(SendError::SubprotocolNotOffered(chosen.clone()));
@@ -106,27 +121,22 @@ impl Request {
             DeflateChoice::Use(_) => return Err(SendError::InvalidDeflateChoice),
             DeflateChoice::Auto | DeflateChoice::Decline => Vec::new(),
         };
-        let mut out = Vec::with_capacity(160);
-        out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
-        write_header(&mut out, "Upgrade", b"websocket");
-        write_header(&mut out, "Connection", b"Upgrade");
-        write_header(
-            &mut out,
-            "Sec-WebSocket-Accept",
-            accept_key(self.key.as_bytes()).as_bytes(),
-        );
+        out.put_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+        write_header(out, "Upgrade", b"websocket");
+        write_header(out, "Connection", b"Upgrade");
+        write_header(out, "Sec-WebSocket-Accept", &accept_key_bytes(&self.key));
         if let Some(chosen) = &accept.subprotocol {
-            write_header(&mut out, "Sec-WebSocket-Protocol", chosen.as_bytes());
+            write_header(out, "Sec-WebSocket-Protocol", chosen.as_bytes());
         }
         for extension in &extensions {
             write_header(
-                &mut out,
+                out,
                 "Sec-WebSocket-Extensions",
                 extension.to_string().as_bytes(),
             );
         }
-        accept.headers.write_to(&mut out);
-        out.extend_from_slice(b"\r\n");
+        accept.headers.write_to(out);
+        out.put_slice(b"\r\n");
         // The request's headers already reached the application with the
         // request; an open connection does not keep a second copy.
         let negotiated = Negotiated {
@@ -134,7 +144,7 @@ impl Request {
             extensions,
             headers: Headers::new(),
         };
-        Ok((out, negotiated))
+        Ok(negotiated)
     }
 }
 
@@ -211,13 +221,14 @@ pub fn validate_request(
     if keys.next().is_some() {
         return Err(HandshakeError::InvalidKey);
     }
-    let key = std::str::from_utf8(key)
-        .map_err(|_| HandshakeError::InvalidKey)?
-        .trim()
-        .to_owned();
+    let key: [u8; 24] = key
+        .trim_ascii()
+        .try_into()
+        .map_err(|_| HandshakeError::InvalidKey)?;
     drop(keys);
-    match BASE64.decode(&key) {
-        Ok(nonce) if nonce.len() == 16 => {}
+    let mut nonce = [0u8; 18];
+    match BASE64.decode_slice(key, &mut nonce) {
+        Ok(16) => {}
         _ => return Err(HandshakeError::InvalidKey),
     }
     let subprotocols: Vec<String> = headers
@@ -230,7 +241,6 @@ pub fn validate_request(
     let extensions = parse_extensions(&headers)
         .map_err(|_| HandshakeError::InvalidHeader("Sec-WebSocket-Extensions"))?;
     Ok(Request {
-        method: method.to_owned(),
         target: target.to_owned(),
         key,
         headers,
@@ -249,6 +259,9 @@ fn require_token(headers: &Headers, name: &'static str, token: &str) -> Result<(
     Ok(())
 }
 
+/// Header limits up to this are parsed with slots on the stack.
+pub(crate) const STACK_HEADER_SLOTS: usize = 64;
+
 /// Outcome of parsing a complete request head.
 pub(crate) enum RequestParse {
     Valid(Request),
@@ -257,9 +270,19 @@ pub(crate) enum RequestParse {
 
 /// Parses and validates a complete head (the scanner found its end).
 pub(crate) fn parse_request(head: &[u8], max_headers: usize) -> RequestParse {
-    let mut slots = vec![httparse::EMPTY_HEADER; max_headers];
-    let mut req = httparse::Request::new(&mut slots);
-    match req.parse(head) {
+    // Header slots on the stack for the usual limits, left uninitialised
+    // (httparse fills them): no allocation and no 2 KiB fill per request.
+    let mut stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADER_SLOTS];
+    let mut heap = Vec::new();
+    let slots = match stack.get_mut(..max_headers) {
+        Some(slots) => slots,
+        None => {
+            heap.resize_with(max_headers, MaybeUninit::uninit);
+            heap.as_mut_slice()
+        }
+    };
+    let mut req = httparse::Request::new(&mut []);
+    match req.parse_with_uninit_headers(head, slots) {
         Ok(httparse::Status::Complete(_)) => {}
         Ok(httparse::Status::Partial) => {
             return RequestParse::Invalid(HandshakeError::Malformed("incomplete head".into()));
