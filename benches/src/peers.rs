@@ -87,21 +87,21 @@ impl Receiver for WsprotoRecv {
 /// wsproto client.
 pub struct WsprotoSend {
     conn: wsproto::Connection,
-    kind: Kind,
     payload: Bytes,
+    /// The payload as text, validated once here, for a text sender.
+    text: Option<String>,
 }
 
 impl WsprotoSend {
     /// A client that will send `payload` as `kind`.
     pub fn new(kind: Kind, payload: Bytes) -> Self {
-        if kind == Kind::Text {
-            std::str::from_utf8(&payload).expect("utf-8");
-        }
+        let text = (kind == Kind::Text)
+            .then(|| String::from_utf8(payload.to_vec()).expect("utf-8"));
         let config = wsproto::Config::default();
         WsprotoSend {
             conn: crate::wsproto_open(wsproto::Role::Client, config),
-            kind,
             payload,
+            text,
         }
     }
 }
@@ -111,12 +111,8 @@ impl Sender for WsprotoSend {
         let mut written = 0;
         // The payload is borrowed, as for fastwebsockets: a client copies
         // it to mask it in any case.
-        let text = match self.kind {
-            Kind::Text => std::str::from_utf8(&self.payload).ok(),
-            Kind::Binary => None,
-        };
         for _ in 0..count {
-            match text {
+            match &self.text {
                 Some(text) => self.conn.send_text(text).expect("send"),
                 None => self.conn.send_binary_slice(&self.payload).expect("send"),
             }

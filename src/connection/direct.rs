@@ -130,7 +130,9 @@ impl Connection {
         match result {
             Ok(0) if max > 0 => self.handle_eof(now),
             Ok(_) => self.after_direct(now, n),
-            Err(_) => {}
+            // Nothing to read mid-frame: the block holds the frame, and
+            // the receive buffer (empty while a frame is read here) goes.
+            Err(_) => self.recv = BytesMut::new(),
         }
         result
     }
@@ -185,8 +187,9 @@ impl Connection {
             }
             Ok(_) => self.after_speculative(now, n),
             Err(_) => {
-                // Nothing to read: idle, so keep no block.
+                // Nothing to read: idle, so keep no buffers.
                 self.block.clear();
+                self.recv = BytesMut::new();
             }
         }
         result
