@@ -6,24 +6,14 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let key = rotate(key, offset);
     let word = u64::from(u32::from_ne_bytes(key)) * 0x1_0000_0001;
     let wide = u128::from(word) * ((1u128 << 64) + 1);
-    // 128-byte blocks loaded into sixteen words, XORed, stored back: the
-    // compiler turns this into eight independent vector loads, XORs and
-    // stores (SSE2 on the x86-64 baseline), about 1.6x the speed of the
-    // 32-byte loop below on payloads of 1 KiB and more.
-    let mut large = buf.chunks_exact_mut(128);
-    for block in &mut large {
-        let mut words = [0u64; 16];
-        for (w, chunk) in words.iter_mut().zip(block.chunks_exact(8)) {
-            let mut bytes = [0u8; 8];
-            bytes.copy_from_slice(chunk);
-            *w = u64::from_ne_bytes(bytes) ^ word;
-        }
-        for (chunk, w) in block.chunks_exact_mut(8).zip(words) {
-            chunk.copy_from_slice(&w.to_ne_bytes());
-        }
-    }
+    // Short payloads skip the block loop and its setup.
+    let rest = if buf.len() >= 128 {
+        mask_blocks(buf, word)
+    } else {
+        buf
+    };
     // The rest in 32-byte blocks as two 128-bit words, then 8-byte words.
-    let mut blocks = large.into_remainder().chunks_exact_mut(32);
+    let mut blocks = rest.chunks_exact_mut(32);
     for block in &mut blocks {
         let (a, b) = block.split_at_mut(16);
         xor_wide(a, wide);
@@ -39,6 +29,27 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     for (byte, k) in words.into_remainder().iter_mut().zip(key.iter().cycle()) {
         *byte ^= k;
     }
+}
+
+/// Masks whole 128-byte blocks and returns the bytes after them. Sixteen
+/// words are loaded, XORed and stored per block, which the compiler turns
+/// into eight independent vector loads, XORs and stores (SSE2 on the
+/// x86-64 baseline): about 1.6x the speed of the 32-byte loop on payloads
+/// of 1 KiB and more.
+fn mask_blocks(buf: &mut [u8], word: u64) -> &mut [u8] {
+    let mut large = buf.chunks_exact_mut(128);
+    for block in &mut large {
+        let mut words = [0u64; 16];
+        for (w, chunk) in words.iter_mut().zip(block.chunks_exact(8)) {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(chunk);
+            *w = u64::from_ne_bytes(bytes) ^ word;
+        }
+        for (chunk, w) in block.chunks_exact_mut(8).zip(words) {
+            chunk.copy_from_slice(&w.to_ne_bytes());
+        }
+    }
+    large.into_remainder()
 }
 
 /// XORs 16 bytes with `wide`.
