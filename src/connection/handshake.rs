@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Buf;
+use bytes::{Buf, BytesMut};
 
 use super::Connection;
 use super::state::{ClientHandshake, Phase};
@@ -62,6 +62,11 @@ impl Connection {
             self.config.max_headers,
         );
         self.recv.advance(end);
+        if self.recv.is_empty() {
+            // The head is parsed into its own buffers: an open connection
+            // that has nothing more to read keeps no receive buffer.
+            self.recv = BytesMut::new();
+        }
         match parsed {
             RequestParse::Valid(request) => {
                 // Shared with the event rather than copied: the application
@@ -110,8 +115,9 @@ impl Connection {
             accept.deflate = chosen.map_or(DeflateChoice::Decline, DeflateChoice::Use);
         }
         let before = self.out.tail().len();
-        // The usual 101 fits, so it is written without growing.
-        self.out.tail().reserve(256);
+        // The usual 101 (129 bytes, more with an extension) is written
+        // without growing.
+        self.out.tail().reserve(160);
         let negotiated = request.write_accept_response(&accept, self.out.tail())?;
         let written = self.out.tail().len() - before;
         self.out.appended(written);
