@@ -6,6 +6,9 @@
 //! run time); only a chunk that fails it is looked at again to tell a
 //! split code point from an invalid one.
 
+/// Chunks shorter than this are first checked for plain ASCII.
+const SHORT_CHUNK: usize = 256;
+
 /// Validates a text message chunk by chunk.
 #[derive(Clone, Debug, Default)]
 pub struct Utf8Validator {
@@ -27,7 +30,11 @@ impl Utf8Validator {
                 return Ok(());
             }
         }
-        if simdutf8::basic::from_utf8(chunk).is_ok() {
+        // Short ASCII (most JSON) needs no dispatch to the SIMD check;
+        // other text stops the ASCII scan at its first non-ASCII byte.
+        if (chunk.len() < SHORT_CHUNK && chunk.is_ascii())
+            || simdutf8::basic::from_utf8(chunk).is_ok()
+        {
             return Ok(());
         }
         match simdutf8::compat::from_utf8(chunk) {
