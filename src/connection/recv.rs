@@ -123,6 +123,13 @@ impl Connection {
                 match decode_header(&self.recv) {
                     Ok(None) => return,
                     Ok(Some((header, header_len))) => match self.check_header(&header) {
+                        Ok(frame) if Self::is_whole_small_frame(&frame, header_len, &self.recv) => {
+                            self.recv.advance(header_len);
+                            if self.take_whole_frame(now, frame) {
+                                return;
+                            }
+                            continue;
+                        }
                         Ok(frame) => {
                             let large = frame.len >= DIRECT_MIN;
                             self.recv.advance(header_len);
@@ -197,6 +204,40 @@ impl Connection {
                 return;
             }
         }
+    }
+
+    /// Whether a frame that passed its checks is already complete in the
+    /// receive buffer and is an uncompressed one for the receive buffer:
+    /// the usual small message, which is then finished in one step.
+    #[inline(always)]
+    fn is_whole_small_frame(frame: &IncomingFrame, header_len: usize, recv: &[u8]) -> bool {
+        !frame.compressed
+            && frame.len < DIRECT_MIN
+            && header_len.saturating_add(frame.len) <= recv.len()
+    }
+
+    /// Finishes a frame whose payload is all at the front of the receive
+    /// buffer, as the general path would over several steps; true when
+    /// parsing must stop (a failure, or a pause after a message).
+    #[inline(always)]
+    fn take_whole_frame(&mut self, now: Instant, frame: IncomingFrame) -> bool {
+        let header = frame.header;
+        if header.opcode == OpCode::Continuation {
+            if let Some(message) = self.reader.message.as_mut() {
+                message.frames += 1;
+            }
+        }
+        let mut payload = self.recv.split_to(frame.len);
+        if let Some(key) = header.mask {
+            apply_mask(&mut payload, key, 0);
+        }
+        if frame.text && self.reader.utf8.feed(&payload).is_err() {
+            self.fail(now, ProtocolError::InvalidUtf8);
+            return true;
+        }
+        self.stats.frames_received += 1;
+        self.complete_frame(now, header, payload);
+        self.pause_after_delivery()
     }
 
     /// After a delivered message, stops parsing while more input waits,
