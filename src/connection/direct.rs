@@ -51,20 +51,8 @@ impl Connection {
                     .begin(&prefix, prefix.len().saturating_add(frame_len));
             }
             None => {
-                let kind = if frame.header.opcode == OpCode::Text {
-                    MessageKind::Text
-                } else {
-                    MessageKind::Binary
-                };
                 self.block.begin(&[], frame_len);
-                self.reader.message = Some(IncomingMessage {
-                    kind,
-                    data: BytesMut::new(),
-                    inflated: Vec::new(),
-                    compressed: false,
-                    frames: 1,
-                    in_block: true,
-                });
+                self.reader.message = Some(block_message(frame.header.opcode));
             }
         }
         let head = self.recv.split_to(arrived);
@@ -219,20 +207,8 @@ impl Connection {
             return self.process_input(now);
         };
         frame.direct = true;
-        let kind = if frame.header.opcode == OpCode::Text {
-            MessageKind::Text
-        } else {
-            MessageKind::Binary
-        };
+        self.reader.message = Some(block_message(frame.header.opcode));
         self.reader.frame = Some(frame);
-        self.reader.message = Some(IncomingMessage {
-            kind,
-            data: BytesMut::new(),
-            inflated: Vec::new(),
-            compressed: false,
-            frames: 1,
-            in_block: true,
-        });
         self.block.commit(header_len);
         self.block.skip(header_len);
         self.after_direct(now, n - header_len);
@@ -256,5 +232,21 @@ impl Connection {
             Some(frame) if frame.direct => frame.len.saturating_sub(frame.offset),
             _ => 0,
         }
+    }
+}
+
+/// A data message that starts with a frame read into the payload block.
+fn block_message(opcode: OpCode) -> IncomingMessage {
+    IncomingMessage {
+        kind: if opcode == OpCode::Text {
+            MessageKind::Text
+        } else {
+            MessageKind::Binary
+        },
+        data: BytesMut::new(),
+        inflated: Vec::new(),
+        compressed: false,
+        frames: 1,
+        in_block: true,
     }
 }
