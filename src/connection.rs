@@ -235,15 +235,20 @@ impl Connection {
             Ok(0) if max > 0 => self.handle_eof(now),
             Ok(_) if self.discarding_input() => self.recv.clear(),
             Ok(_) => self.process_input(now),
-            // Nothing to read: the connection is idle, so an empty buffer
-            // is released rather than kept at the size just offered.
-            Err(_) if self.recv.is_empty() => {
-                self.recv = BytesMut::new();
-                self.block.release_last();
-            }
-            Err(_) => {}
+            Err(_) => self.release_idle_buffers(),
         }
         result
+    }
+
+    /// A read found nothing: the connection is idle, so an empty receive
+    /// buffer and the block kept for the next large message are released
+    /// rather than kept at the size of the last traffic. A message being
+    /// assembled in the block stays.
+    fn release_idle_buffers(&mut self) {
+        if self.recv.is_empty() {
+            self.recv = BytesMut::new();
+        }
+        self.block.release_last();
     }
 
     /// The transport reached end of stream.

@@ -17,11 +17,10 @@ impl Connection {
     /// Payload bytes still to come for a frame being read into the payload
     /// block; zero when input goes to the receive buffer.
     pub(super) fn direct_rest(&self) -> usize {
-        match &self.reader.frame {
-            Some(frame) if frame.direct && self.recv.is_empty() && !self.discarding_input() => {
-                frame.len.saturating_sub(frame.offset)
-            }
-            _ => 0,
+        if self.recv.is_empty() && !self.discarding_input() {
+            self.direct_rest_unchecked()
+        } else {
+            0
         }
     }
 
@@ -33,11 +32,8 @@ impl Connection {
         };
         let arrived = self.recv.len().min(frame.len);
         let rest = frame.len - arrived;
-        let data_frame = matches!(
-            frame.header.opcode,
-            OpCode::Text | OpCode::Binary | OpCode::Continuation
-        );
-        if !data_frame || frame.compressed || rest < DIRECT_MIN || rest < arrived {
+        // Only data frames get here: a control frame is at most 125 bytes.
+        if frame.compressed || rest < DIRECT_MIN || rest < arrived {
             return Ok(());
         }
         frame.direct = true;
@@ -118,9 +114,7 @@ impl Connection {
         match result {
             Ok(0) if max > 0 => self.handle_eof(now),
             Ok(_) => self.after_direct(now, n),
-            // Nothing to read mid-frame: the block holds the frame, and
-            // the receive buffer (empty while a frame is read here) goes.
-            Err(_) => self.recv = BytesMut::new(),
+            Err(_) => self.release_idle_buffers(),
         }
         result
     }
@@ -175,9 +169,8 @@ impl Connection {
             }
             Ok(_) => self.after_speculative(now, n),
             Err(_) => {
-                // Nothing to read: idle, so keep no buffers.
-                self.block.clear();
-                self.recv = BytesMut::new();
+                self.block.abandon();
+                self.release_idle_buffers();
             }
         }
         result
