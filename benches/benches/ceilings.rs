@@ -62,6 +62,15 @@ fn bytes_ceilings(c: &mut Criterion) {
                 })
             })
         });
+        group.bench_function(BenchmarkId::from_parameter("copy+unmask-wsproto"), |b| {
+            b.iter_custom(|iters| {
+                cpu_timed(iters, || {
+                    for (d, s) in buf.chunks_mut(size).zip(src.chunks(size)) {
+                        wsproto::frame::copy_masked(d, s, [0x37, 0xfa, 0x21, 0x3d], 0);
+                    }
+                })
+            })
+        });
         group.finish();
     }
 }

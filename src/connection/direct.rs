@@ -11,7 +11,7 @@ use super::recv::{DIRECT_MIN, IncomingMessage, RESERVE_AHEAD};
 use super::state::Phase;
 use super::{Connection, MessageKind};
 use crate::error::ProtocolError;
-use crate::frame::{MAX_HEADER_LEN, OpCode, apply_mask, decode_header};
+use crate::frame::{MAX_HEADER_LEN, OpCode, apply_mask, copy_masked, decode_header};
 
 impl Connection {
     /// Payload bytes still to come for a frame being read into the payload
@@ -55,11 +55,20 @@ impl Connection {
         self.direct_copy(&head)
     }
 
-    /// Copies payload bytes of the direct frame into the block.
+    /// Copies payload bytes of the direct frame into the block, unmasking
+    /// them on the way (one pass over the bytes rather than two).
     pub(super) fn direct_copy(&mut self, data: &[u8]) -> Result<(), ProtocolError> {
         self.direct_reserve(data.len());
-        self.block.room(data.len()).copy_from_slice(data);
-        self.direct_commit(data.len())
+        let Some(frame) = self.reader.frame.as_mut() else {
+            return Ok(());
+        };
+        let room = self.block.room(data.len());
+        match frame.header.mask {
+            Some(key) => copy_masked(room, data, key, frame.offset),
+            None => room.copy_from_slice(data),
+        }
+        let n = self.block.commit(data.len()).len();
+        self.advance_direct(n)
     }
 
     /// Makes room for `extra` more payload bytes in the block. Memory ahead
@@ -92,7 +101,23 @@ impl Connection {
         if let Some(key) = frame.header.mask {
             apply_mask(fresh, key, frame.offset);
         }
-        frame.offset += fresh.len();
+        let n = fresh.len();
+        self.advance_direct(n)
+    }
+
+    /// Moves the direct frame past the last `n` (unmasked) bytes of the
+    /// block, validating them if the message is text.
+    fn advance_direct(&mut self, n: usize) -> Result<(), ProtocolError> {
+        let Some(frame) = self.reader.frame.as_mut() else {
+            return Ok(());
+        };
+        frame.offset += n;
+        let end = self.block.len();
+        let fresh = self
+            .block
+            .message()
+            .get(end.saturating_sub(n)..)
+            .unwrap_or_default();
         if frame.text && self.reader.utf8.feed(fresh).is_err() {
             return Err(ProtocolError::InvalidUtf8);
         }

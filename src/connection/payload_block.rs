@@ -83,6 +83,11 @@ impl PayloadBlock {
         self.buf.get_mut(start..self.filled).unwrap_or_default()
     }
 
+    /// The message assembled so far.
+    pub(crate) fn message(&self) -> &[u8] {
+        self.buf.get(self.start..self.filled).unwrap_or_default()
+    }
+
     /// Copies `data` onto the end of the message.
     pub(crate) fn extend(&mut self, data: &[u8]) {
         self.reserve(data.len(), self.filled.saturating_mul(2));

@@ -6,7 +6,7 @@ mod mask;
 
 pub(crate) use header::header_bytes;
 pub use header::{FrameHeader, MAX_HEADER_LEN, decode_header, encode_header};
-pub use mask::apply_mask;
+pub use mask::{apply_mask, copy_masked};
 
 /// The RSV1 bit in [`FrameHeader::rsv`]: a compressed message under
 /// permessage-deflate (RFC 7692 §6).
