@@ -199,7 +199,7 @@ impl Connection {
         self.stats.bytes_received += data.len() as u64;
         let data = self.feed_direct(now, data);
         self.reserve_input(data.len());
-        self.recv.extend_from_slice(data);
+        crate::copy::extend(&mut self.recv, data);
         self.process_input(now);
     }
 

@@ -5,6 +5,7 @@
 pub mod close;
 mod config;
 mod connection;
+mod copy;
 pub mod deflate;
 pub mod entropy;
 pub mod error;

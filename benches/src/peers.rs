@@ -95,8 +95,8 @@ pub struct WsprotoSend {
 impl WsprotoSend {
     /// A client that will send `payload` as `kind`.
     pub fn new(kind: Kind, payload: Bytes) -> Self {
-        let text = (kind == Kind::Text)
-            .then(|| String::from_utf8(payload.to_vec()).expect("utf-8"));
+        let text =
+            (kind == Kind::Text).then(|| String::from_utf8(payload.to_vec()).expect("utf-8"));
         let config = wsproto::Config::default();
         WsprotoSend {
             conn: crate::wsproto_open(wsproto::Role::Client, config),

@@ -65,7 +65,7 @@ impl Connection {
         let room = self.block.room(data.len());
         match frame.header.mask {
             Some(key) => copy_masked(room, data, key, frame.offset),
-            None => room.copy_from_slice(data),
+            None => crate::copy::copy(room, data),
         }
         let n = self.block.commit(data.len()).len();
         self.advance_direct(n)

@@ -63,7 +63,7 @@ impl PayloadBlock {
         let mut grown = BytesMut::zeroed(size);
         if let (Some(to), Some(from)) = (grown.get_mut(..self.filled), self.buf.get(..self.filled))
         {
-            to.copy_from_slice(from);
+            crate::copy::copy(to, from);
         }
         self.buf = grown;
     }
@@ -91,7 +91,7 @@ impl PayloadBlock {
     /// Copies `data` onto the end of the message.
     pub(crate) fn extend(&mut self, data: &[u8]) {
         self.reserve(data.len(), self.filled.saturating_mul(2));
-        self.room(data.len()).copy_from_slice(data);
+        crate::copy::copy(self.room(data.len()), data);
         self.commit(data.len());
     }
 

@@ -404,7 +404,7 @@ impl Connection {
         if message.in_block {
             self.block.extend(&payload);
         } else {
-            message.data.extend_from_slice(&payload);
+            crate::copy::extend(&mut message.data, &payload);
         }
         if header.fin {
             if let Some(message) = self.reader.message.take() {

@@ -249,7 +249,7 @@ impl Connection {
                 reserve(tail, head.len() + body.len());
                 tail.extend_from_slice(head);
                 let start = tail.len();
-                tail.extend_from_slice(body);
+                crate::copy::extend(tail, body);
                 apply_mask(tail.get_mut(start..).unwrap_or_default(), key, 0);
                 self.out.appended(head.len() + body.len());
             }
@@ -261,7 +261,7 @@ impl Connection {
             (None, Payload::Borrowed(slice)) => {
                 reserve(tail, head.len() + slice.len());
                 tail.extend_from_slice(head);
-                tail.extend_from_slice(slice);
+                crate::copy::extend(tail, slice);
                 self.out.appended(head.len() + slice.len());
             }
         }
