@@ -78,6 +78,8 @@ pub struct Connection {
     recv: BytesMut,
     /// Large messages, read past the receive buffer into a reusable block.
     block: PayloadBlock,
+    /// Large masked payloads, masked into a reusable block on the way out.
+    send_block: PayloadBlock,
     out: TransmitQueue,
     events: VecDeque<Event>,
     timers: TimerTable,
@@ -126,6 +128,7 @@ impl Connection {
             phase,
             recv: BytesMut::new(),
             block: PayloadBlock::default(),
+            send_block: PayloadBlock::default(),
             out: TransmitQueue::default(),
             events: VecDeque::new(),
             timers: TimerTable::default(),
@@ -249,6 +252,7 @@ impl Connection {
             self.recv = BytesMut::new();
         }
         self.block.release_last();
+        self.send_block.release_last();
     }
 
     /// The transport reached end of stream.

@@ -2,7 +2,8 @@
 //! into a block of their own that is reused once the application drops
 //! the message: every way of reading them delivers the same messages, a
 //! message still held is never written over, and errors inside them are
-//! caught as early as in small frames.
+//! caught as early as in small frames. A client's large payloads are
+//! masked into such a block on the way out, with the same guarantees.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -361,4 +362,87 @@ fn a_wrong_guess_after_a_large_message_loses_nothing() {
     );
     let sent = parse_frames(&drain(&mut server).0);
     assert_eq!(sent[0], (OpCode::Pong, true, b"p".to_vec()));
+}
+
+/// A client connection, already open.
+fn open_client() -> Connection {
+    wsproto::Connection::from_upgraded(
+        wsproto::Role::Client,
+        wsproto::Negotiated::new(),
+        config(),
+        Instant::now(),
+    )
+}
+
+/// The payloads of the frames a client wrote, unmasked and checked to be
+/// binary messages.
+fn sent_payloads(wire: &[u8]) -> Vec<Vec<u8>> {
+    common::frames(wire)
+        .into_iter()
+        .map(|(header, payload)| {
+            assert!(header.mask.is_some(), "a client masks every frame");
+            assert_eq!((header.opcode, header.fin), (OpCode::Binary, true));
+            payload
+        })
+        .collect()
+}
+
+#[test]
+fn large_client_messages_go_out_whole_however_the_output_is_taken() {
+    for len in [16 * KIB - 1, 16 * KIB, 16 * KIB + 1, 100 * KIB, 1 << 20] {
+        let payloads = [pattern(len, 1), pattern(len, 2), pattern(300, 3)];
+        // Everything queued, then taken with poll_transmit.
+        let mut client = open_client();
+        for p in &payloads {
+            client.send_binary_slice(p).unwrap();
+        }
+        assert_eq!(sent_payloads(&drain(&mut client).0), payloads, "{len}");
+        // Taken after every send through peek and consume, a few bytes at
+        // a time, so every block is written and released in turn.
+        let mut client = open_client();
+        let mut wire = Vec::new();
+        for p in &payloads {
+            client.send_binary_slice(p).unwrap();
+            loop {
+                let pending = client.peek_transmit();
+                if pending.is_empty() {
+                    break;
+                }
+                let take = pending.len().min(7_000);
+                wire.extend_from_slice(&pending[..take]);
+                client.consume_transmit(take);
+            }
+        }
+        assert_eq!(sent_payloads(&wire), payloads, "{len}");
+    }
+}
+
+#[test]
+fn a_large_send_reuses_its_block_only_once_written() {
+    let mut client = open_client();
+    let payload = pattern(64 * KIB, 5);
+    let payload_chunk = |client: &mut Connection| {
+        let mut chunks = Vec::new();
+        while let Some(wsproto::Transmit::Data(d)) = client.poll_transmit() {
+            chunks.push(d);
+        }
+        chunks.into_iter().max_by_key(|d| d.len()).unwrap()
+    };
+    client.send_binary_slice(&payload).unwrap();
+    let held = payload_chunk(&mut client);
+    let held_copy = held.to_vec();
+    // The first payload is still held by the writer: the next send must
+    // not mask into it.
+    client.send_binary_slice(&pattern(64 * KIB, 6)).unwrap();
+    let second = payload_chunk(&mut client);
+    assert_ne!(second.as_ptr(), held.as_ptr());
+    assert_eq!(&held[..], &held_copy[..], "a held chunk was written over");
+    let second_address = second.as_ptr();
+    drop(second);
+    drop(held);
+    // Both written: the next send reuses the last block.
+    client.send_binary_slice(&payload).unwrap();
+    let third = payload_chunk(&mut client);
+    assert_eq!(third.as_ptr(), second_address, "the block was reused");
+    assert_eq!(third.len(), payload.len());
 }

@@ -176,6 +176,30 @@ fn memory_stays_within_the_limits() {
     assert!(held <= KIB, "an idle read kept {held} bytes");
     drop(s);
 
+    // A client sending twenty 256 KiB messages, each written before the
+    // next: they are masked into one block, which an idle read releases.
+    let payload = vec![7u8; 256 * KIB];
+    let mut c = Connection::from_upgraded(
+        wsproto::Role::Client,
+        wsproto::Negotiated::new(),
+        config(),
+        now,
+    );
+    let (_, peak, held) = measure(|| {
+        for _ in 0..20 {
+            c.send_binary_slice(&payload).unwrap();
+            drain(&mut c);
+        }
+        let _ = c.handle_read_with(now, 16 * KIB, |_| Err::<usize, ()>(()));
+    });
+    println!(
+        "client sending twenty 256 KiB messages: peak {peak} bytes, held after an idle read {held}"
+    );
+    // The one block, and the copy `drain` makes of what was written.
+    assert!(peak <= 2 * 256 * KIB + 4 * KIB, "large sends: peak {peak}");
+    assert!(held <= KIB, "an idle read kept {held} bytes");
+    drop(c);
+
     // 100,000 headers: the head limit (16 KiB) plus the read size.
     let mut head = String::from("GET / HTTP/1.1\r\n");
     for i in 0..100_000 {

@@ -131,6 +131,7 @@ impl Connection {
         self.timers.stop_all();
         self.recv = Default::default();
         self.block.clear();
+        self.send_block.clear();
         self.pending_pong = None;
         self.paused = false;
         let closing = &self.closing;

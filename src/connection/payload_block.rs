@@ -1,11 +1,15 @@
-//! Large payloads read straight into a block of their own.
+//! Large payloads read straight into a block of their own, and large
+//! masked payloads written out of one.
 //!
 //! Safe Rust must initialise memory before lending it to `read`, so the
 //! receive buffer zero-fills the space of every read: one more pass over
 //! each byte than the copy and the unmasking. A message whose frames are
 //! large is instead assembled in a block that is initialised once, handed
 //! out as the message, and reused without a fill as soon as the
-//! application has dropped every handle to it.
+//! application has dropped every handle to it. A client's large payload
+//! is masked into such a block as it is copied, where the output buffer
+//! (not initialised past its end) would need a copy and then a pass to
+//! mask.
 
 use bytes::{Bytes, BytesMut};
 

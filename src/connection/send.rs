@@ -8,7 +8,7 @@ use super::Connection;
 use super::state::Phase;
 use crate::Role;
 use crate::error::SendError;
-use crate::frame::{FrameHeader, OpCode, RSV1, apply_mask, header_bytes};
+use crate::frame::{FrameHeader, OpCode, RSV1, apply_mask, copy_masked, header_bytes};
 use crate::utf8::Utf8Validator;
 
 /// The least the output buffer grows by: small frames then share one
@@ -21,6 +21,10 @@ fn reserve(tail: &mut bytes::BytesMut, n: usize) {
         tail.reserve(n.max(MIN_OUTPUT_RESERVE));
     }
 }
+
+/// Masked payloads from this size on go out through the send block rather
+/// than being copied into the output buffer and masked there.
+const MASK_BLOCK_MIN: usize = 16 << 10;
 
 /// Pongs are written at once while less than this is waiting to be sent.
 const EAGER_PONG_LIMIT: usize = 16 << 10;
@@ -244,6 +248,19 @@ impl Connection {
         let head = head.get(..head_len).unwrap_or_default();
         let tail = self.out.tail();
         match (mask, payload) {
+            (Some(key), payload) if payload.as_slice().len() >= MASK_BLOCK_MIN => {
+                let body = payload.as_slice();
+                tail.extend_from_slice(head);
+                self.out.appended(head.len());
+                // Masked while copied, in one pass, into a block that is
+                // initialised once and reused once the bytes are written.
+                let block = &mut self.send_block;
+                block.begin(&[], body.len());
+                block.reserve(body.len(), body.len());
+                copy_masked(block.room(body.len()), body, key, 0);
+                block.commit(body.len());
+                self.out.push_payload(block.take());
+            }
             (Some(key), payload) => {
                 let body = payload.as_slice();
                 reserve(tail, head.len() + body.len());
